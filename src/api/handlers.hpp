@@ -1,0 +1,54 @@
+// Every route's handler. One file per resource implements them.
+#pragma once
+
+#include "api/context.hpp"
+
+namespace castera::api {
+
+// root.cpp: service routes.
+Task<http::Response> api_root(RequestContext& ctx);
+Task<http::Response> healthz(RequestContext& ctx);
+Task<http::Response> readyz(RequestContext& ctx);
+
+// auth_routes.cpp
+Task<http::Response> login(RequestContext& ctx);
+Task<http::Response> logout(RequestContext& ctx);
+Task<http::Response> me(RequestContext& ctx);
+
+// meetings.cpp
+Task<http::Response> list_meetings(RequestContext& ctx);
+Task<http::Response> create_meeting(RequestContext& ctx);
+Task<http::Response> retrieve_meeting(RequestContext& ctx);
+Task<http::Response> replace_meeting(RequestContext& ctx);
+Task<http::Response> patch_meeting(RequestContext& ctx);
+Task<http::Response> delete_meeting(RequestContext& ctx);
+Task<http::Response> set_meeting_status(RequestContext& ctx);
+Task<http::Response> upcoming_meetings(RequestContext& ctx);
+Task<http::Response> previous_meetings(RequestContext& ctx);
+Task<http::Response> join_meeting(RequestContext& ctx);
+
+// dashboard.cpp
+Task<http::Response> dashboard(RequestContext& ctx);
+
+// messages.cpp
+Task<http::Response> list_messages(RequestContext& ctx);
+Task<http::Response> create_message(RequestContext& ctx);
+
+// recordings.cpp
+Task<http::Response> list_recordings(RequestContext& ctx);
+Task<http::Response> create_recording(RequestContext& ctx);
+
+// participants.cpp: each sets one flag of the caller's own participant state.
+Task<http::Response> list_participants(RequestContext& ctx);
+Task<http::Response> mute_audio(RequestContext& ctx);
+Task<http::Response> unmute_audio(RequestContext& ctx);
+Task<http::Response> stop_video(RequestContext& ctx);
+Task<http::Response> start_video(RequestContext& ctx);
+Task<http::Response> stop_call(RequestContext& ctx);
+Task<http::Response> join_call(RequestContext& ctx);
+Task<http::Response> raise_hand(RequestContext& ctx);
+Task<http::Response> lower_hand(RequestContext& ctx);
+Task<http::Response> start_screen_share(RequestContext& ctx);
+Task<http::Response> stop_screen_share(RequestContext& ctx);
+
+}  // namespace castera::api

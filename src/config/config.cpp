@@ -1,0 +1,129 @@
+#include "config/config.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <optional>
+#include <stdexcept>
+
+namespace castera {
+namespace {
+
+std::optional<std::string> env(const char* name) {
+    const char* value = std::getenv(name);
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+// Reads a whole non-negative integer within [min, max], or stops start-up with a clear line.
+std::int64_t parse_integer_setting(const std::string& name, const std::string& value,
+                                   std::int64_t min, std::int64_t max) {
+    std::int64_t out = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
+    if (ec != std::errc{} || end != value.data() + value.size() || out < min || out > max)
+        throw ConfigError(name + " must be a whole number from " + std::to_string(min) + " to " +
+                          std::to_string(max) + ", not \"" + value + "\"");
+    return out;
+}
+
+std::vector<std::string> split_list(const std::string& value) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= value.size()) {
+        std::size_t comma = value.find(',', start);
+        if (comma == std::string::npos) comma = value.size();
+        std::string item = value.substr(start, comma - start);
+        item.erase(0, item.find_first_not_of(" \t"));
+        item.erase(item.find_last_not_of(" \t/") + 1);
+        if (!item.empty()) out.push_back(item);
+        start = comma + 1;
+    }
+    return out;
+}
+
+// Builds a libpq URL from the old server's POSTGRES_* variables (and its defaults).
+std::string postgres_url_from_old_variables(const std::string& host) {
+    std::string db = env("POSTGRES_DB").value_or("castera_db_main");
+    std::string user = env("POSTGRES_USER").value_or("castera_user_main");
+    std::string password = env("POSTGRES_PASSWORD").value_or("");
+    std::string port = env("POSTGRES_PORT").value_or("5432");
+    parse_integer_setting("POSTGRES_PORT", port, 1, 65535);
+    // Host, user and password go into query parameters, which libpq reads as keywords.
+    std::string url = "postgresql:///" + db + "?host=" + host + "&port=" + port + "&user=" + user;
+    if (!password.empty()) url += "&password=" + password;
+    return url;
+}
+
+void read_network(Config& c) {
+    if (auto v = env("CASTERA_HOST")) c.host = *v;
+    if (auto v = env("CASTERA_PORT"))
+        c.port = static_cast<std::uint16_t>(parse_integer_setting("CASTERA_PORT", *v, 1, 65535));
+    if (auto v = env("CASTERA_THREADS"))
+        c.threads = static_cast<unsigned>(parse_integer_setting("CASTERA_THREADS", *v, 0, 256));
+}
+
+void read_storage(Config& c) {
+    if (auto v = env("CASTERA_DATABASE_URL")) {
+        if (v->empty()) throw ConfigError("CASTERA_DATABASE_URL is set but empty");
+        c.database_url = *v;
+    } else if (auto host = env("POSTGRES_HOST"); host && !host->empty()) {
+        c.database_url = postgres_url_from_old_variables(*host);
+    }
+}
+
+void read_security(Config& c) {
+    if (auto v = env("CASTERA_DEBUG")) c.debug = parse_bool_setting("CASTERA_DEBUG", *v);
+    else if (auto v = env("DJANGO_DEBUG")) c.debug = parse_bool_setting("DJANGO_DEBUG", *v);
+    if (auto v = env("CASTERA_SECRET_KEY")) c.secret_key = *v;
+    else if (auto v = env("DJANGO_SECRET_KEY")) c.secret_key = *v;
+    c.secure_cookies = !c.debug;
+    if (auto v = env("CASTERA_SECURE_COOKIES"))
+        c.secure_cookies = parse_bool_setting("CASTERA_SECURE_COOKIES", *v);
+    if (auto v = env("CASTERA_ALLOWED_ORIGINS")) c.allowed_origins = split_list(*v);
+    if (auto v = env("CASTERA_PASSWORD_ITERATIONS"))
+        c.password_iterations = static_cast<int>(
+            parse_integer_setting("CASTERA_PASSWORD_ITERATIONS", *v, 1000, 10000000));
+    if (auto v = env("CASTERA_SESSION_AGE_SECONDS"))
+        c.session_age = std::chrono::seconds(
+            parse_integer_setting("CASTERA_SESSION_AGE_SECONDS", *v, 60, 31536000));
+}
+
+void read_limits(Config& c) {
+    if (auto v = env("CASTERA_MAX_BODY_BYTES"))
+        c.max_body_bytes = static_cast<std::size_t>(
+            parse_integer_setting("CASTERA_MAX_BODY_BYTES", *v, 1024, 1LL << 30));
+    if (auto v = env("CASTERA_KEEP_ALIVE_SECONDS"))
+        c.keep_alive_timeout =
+            std::chrono::seconds(parse_integer_setting("CASTERA_KEEP_ALIVE_SECONDS", *v, 1, 3600));
+    if (auto v = env("CASTERA_WS_MAX_FRAME_BYTES"))
+        c.ws_max_frame_bytes = static_cast<std::size_t>(
+            parse_integer_setting("CASTERA_WS_MAX_FRAME_BYTES", *v, 128, 16 << 20));
+    if (auto v = env("CASTERA_WS_MAX_QUEUED_FRAMES"))
+        c.ws_max_queued_frames = static_cast<std::size_t>(
+            parse_integer_setting("CASTERA_WS_MAX_QUEUED_FRAMES", *v, 1, 1 << 20));
+}
+
+}  // namespace
+
+bool parse_bool_setting(const std::string& name, const std::string& value) {
+    std::string v = lower(value);
+    if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
+    if (v == "false" || v == "0" || v == "no" || v == "off" || v.empty()) return false;
+    throw ConfigError(name + " must be True or False, not \"" + value + "\"");
+}
+
+Config load_config_from_env() {
+    Config c;
+    read_network(c);
+    read_storage(c);
+    read_security(c);
+    read_limits(c);
+    return c;
+}
+
+}  // namespace castera

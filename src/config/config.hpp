@@ -1,0 +1,48 @@
+// All settings, read once from the environment at start-up into one typed struct.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace castera {
+
+struct Config {
+    // Network.
+    std::string host = "0.0.0.0";
+    std::uint16_t port = 8000;
+    unsigned threads = 0;  // event loops; 0 = one per core
+
+    // Storage.
+    std::string database_url = "sqlite:castera.db";
+
+    // Security.
+    std::string secret_key;
+    bool debug = false;
+    bool secure_cookies = true;
+    std::vector<std::string> allowed_origins;  // scheme://host[:port], for cookie WS + CORS
+    int password_iterations = 600000;
+    std::chrono::seconds session_age{1209600};      // two weeks, as Django
+    std::chrono::seconds credential_cache_ttl{300};  // verified Basic credentials
+
+    // Limits.
+    std::size_t max_body_bytes = 1 << 20;
+    std::size_t max_header_bytes = 16 << 10;
+    std::chrono::seconds keep_alive_timeout{60};
+    std::size_t ws_max_frame_bytes = 64 << 10;
+    std::size_t ws_max_queued_frames = 256;  // per connection, before a slow reader is dropped
+};
+
+// Thrown for bad configuration; the message is the one line shown to the operator.
+struct ConfigError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Reads the environment (old DJANGO_/POSTGRES_/REDIS_ names and CASTERA_* names).
+Config load_config_from_env();
+
+// Parses "True"/"true"/"1"/"yes"/"on" and their opposites; throws ConfigError otherwise.
+bool parse_bool_setting(const std::string& name, const std::string& value);
+
+}  // namespace castera

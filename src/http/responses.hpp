@@ -1,0 +1,23 @@
+// JSON responses in DRF's shapes.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "http/message.hpp"
+
+namespace castera::http {
+
+// {"detail": "..."} with the status.
+Response error_response(unsigned status, std::string_view detail);
+// {"<field>": ["<message>"]} with 400.
+Response validation_error_response(std::string_view field, std::string_view message);
+// A body that is already JSON.
+Response json_response(unsigned status, std::string body);
+
+// DRF's standard texts.
+inline constexpr std::string_view kNotFound = "Not found.";
+inline constexpr std::string_view kNoCredentials = "Authentication credentials were not provided.";
+inline constexpr std::string_view kNoPermission = "You do not have permission to perform this action.";
+
+}  // namespace castera::http

@@ -1,0 +1,194 @@
+#include "http/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include <atomic>
+#include <iostream>
+#include <thread>
+
+#include "api/router.hpp"
+#include "http/beast_io.hpp"
+#include "http/responses.hpp"
+#include "realtime/ws_session.hpp"
+
+namespace castera::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// Work that must finish before a graceful stop: requests being handled, open WebSockets.
+std::atomic<long> g_in_flight{0};
+std::atomic<bool> g_stopping{false};
+
+struct InFlight {
+    InFlight() { ++g_in_flight; }
+    ~InFlight() { --g_in_flight; }
+};
+
+// Handles one request, turning an escaped failure into a JSON error instead of a crash.
+Task<Response> dispatch(const Request& view, Loop& loop) {
+    try {
+        co_return co_await api::handle_request(view, loop);
+    } catch (const StoreUnavailable& e) {
+        std::cerr << "castera: database unavailable: " << e.what() << "\n";
+        co_return error_response(503, "The database is unavailable; try again shortly.");
+    } catch (const std::exception& e) {
+        std::cerr << "castera: error handling " << view.method_name << " " << view.path << ": "
+                  << e.what() << "\n";
+        co_return error_response(500, "Internal server error.");
+    }
+}
+
+// Answers a request that could not be read; the connection is closed after it.
+Response read_error_response(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) return error_response(413, "Request body is too large.");
+    if (ec == bhttp::error::header_limit) return error_response(431, "Request header fields are too large.");
+    return error_response(400, "Malformed HTTP request.");
+}
+
+bool is_quiet_close(beast::error_code ec) {
+    return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+           ec == asio::error::operation_aborted || ec == beast::error::timeout ||
+           ec == asio::error::connection_reset || ec == bhttp::error::partial_message;
+}
+
+// One connection, request after request (keep-alive), until close, error or upgrade.
+Task<void> serve_connection(beast::tcp_stream stream, Loop& loop) {
+    const Config& config = loop.app.config;
+    beast::error_code ignored;
+    auto endpoint = stream.socket().remote_endpoint(ignored);
+    std::string remote = ignored ? std::string() : endpoint.address().to_string();
+    beast::flat_buffer buffer;
+    while (!g_stopping) {
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
+        parser.body_limit(config.max_body_bytes);
+        stream.expires_after(config.keep_alive_timeout);
+        auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
+        if (ec) {
+            if (!is_quiet_close(ec)) co_await write_response(stream, read_error_response(ec), 11, false);
+            break;
+        }
+        InFlight in_flight;
+        auto& header = parser.get();
+        if (header[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
+            bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, header.version()};
+            co_await bhttp::async_write(stream, cont, use_tuple);
+        }
+        stream.expires_after(std::chrono::seconds(30));
+        std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+        if (ec) {
+            if (!is_quiet_close(ec) || ec == bhttp::error::partial_message)
+                co_await write_response(stream, read_error_response(ec), header.version(), false);
+            break;
+        }
+        auto req = parser.release();
+        if (beast::websocket::is_upgrade(req)) {
+            stream.expires_never();
+            co_await realtime::serve_websocket(std::move(stream), std::move(req), remote, loop);
+            co_return;
+        }
+        Request view = make_request_view(req, remote);
+        Response res = co_await dispatch(view, loop);
+        bool keep_alive = req.keep_alive() && !g_stopping;
+        co_await write_response(stream, std::move(res), req.version(), keep_alive, view.method == Method::head);
+        if (!keep_alive) break;
+    }
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+tcp::acceptor open_acceptor(asio::io_context& io, const Config& config) {
+    beast::error_code ec;
+    auto address = asio::ip::make_address(config.host, ec);
+    if (ec) throw std::runtime_error("cannot listen: \"" + config.host + "\" is not an IP address");
+    tcp::endpoint endpoint{address, config.port};
+    tcp::acceptor acceptor{io};
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+        throw std::runtime_error("cannot listen on " + config.host + ":" + std::to_string(config.port) +
+                                 ": " + ec.message());
+    return acceptor;
+}
+
+// Accepts connections and hands them to the loops in turn, each socket made on its loop.
+Task<void> accept_loop(tcp::acceptor& acceptor, std::vector<std::unique_ptr<Loop>>& loops) {
+    std::size_t next = 0;
+    while (acceptor.is_open()) {
+        Loop& loop = *loops[next++ % loops.size()];
+        auto [ec, socket] = co_await acceptor.async_accept(loop.io, use_tuple);
+        if (ec == asio::error::operation_aborted) break;
+        if (ec) {
+            // Out of descriptors, for example: wait a moment instead of spinning.
+            asio::steady_timer pause{acceptor.get_executor(), std::chrono::milliseconds(50)};
+            co_await pause.async_wait(use_tuple);
+            continue;
+        }
+        socket.set_option(tcp::no_delay(true), ec);
+        asio::co_spawn(loop.io, serve_connection(beast::tcp_stream(std::move(socket)), loop), asio::detached);
+    }
+}
+
+// On SIGINT/SIGTERM: stop accepting, close WebSockets with 1001, let requests finish (at most
+// a few seconds), then stop every loop.
+Task<void> stop_on_signal(asio::signal_set& signals, tcp::acceptor& acceptor, App& app,
+                          std::vector<std::unique_ptr<Loop>>& loops) {
+    auto [ec, signal] = co_await signals.async_wait(use_tuple);
+    if (ec) co_return;
+    g_stopping = true;
+    acceptor.close(ec);
+    app.rooms.close_all();
+    asio::steady_timer timer{signals.get_executor()};
+    for (int waited = 0; g_in_flight + app.open_websockets > 0 && waited < 100; ++waited) {
+        timer.expires_after(std::chrono::milliseconds(50));
+        co_await timer.async_wait(use_tuple);
+    }
+    for (auto& loop : loops) loop->io.stop();
+}
+
+}  // namespace
+
+void serve(App& app, const std::function<void(unsigned short)>& on_listening) {
+    unsigned threads = app.config.threads ? app.config.threads : std::max(1u, std::thread::hardware_concurrency());
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    std::vector<std::unique_ptr<Loop>> loops;
+    for (unsigned i = 0; i < threads; ++i) {
+        contexts.push_back(std::make_unique<asio::io_context>(1));
+        loops.push_back(std::make_unique<Loop>(Loop{app, *contexts.back(), app.stores->make_store()}));
+    }
+    asio::io_context& main_io = *contexts.front();
+    tcp::acceptor acceptor = open_acceptor(main_io, app.config);
+    if (on_listening) on_listening(acceptor.local_endpoint().port());
+
+    asio::signal_set signals{main_io, SIGINT, SIGTERM};
+    asio::co_spawn(main_io, accept_loop(acceptor, loops), asio::detached);
+    asio::co_spawn(main_io, stop_on_signal(signals, acceptor, app, loops), asio::detached);
+
+    std::vector<std::thread> workers;
+    for (unsigned i = 1; i < threads; ++i) {
+        workers.emplace_back([&io = *contexts[i]] {
+            auto guard = asio::make_work_guard(io);
+            io.run();
+        });
+    }
+    main_io.run();
+    for (auto& ctx : contexts) ctx->stop();
+    for (auto& w : workers) w.join();
+}
+
+}  // namespace castera::http

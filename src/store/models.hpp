@@ -1,0 +1,103 @@
+// The domain types, defined once. Field names follow the Django models (SPEC section 1).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace castera {
+
+using Id = std::int64_t;
+// Every time is UTC with microsecond precision, as Django stores it.
+using TimePoint = std::chrono::sys_time<std::chrono::microseconds>;
+
+struct User {
+    Id id = 0;
+    std::string email;
+    std::string password;  // Django hash: "pbkdf2_sha256$iter$salt$digest", or "!..." (unusable)
+    std::optional<TimePoint> last_login;
+    bool is_superuser = false;
+    std::optional<std::string> full_name;
+    std::optional<std::string> image;
+    std::string role = "user";  // "user" or "admin"
+    bool is_active = true;
+    bool is_staff = false;
+
+    bool is_admin() const { return role == "admin"; }
+};
+
+struct NewUser {
+    std::string email;
+    std::string password;  // already hashed
+    std::optional<std::string> full_name;
+    std::optional<std::string> image;
+    std::string role = "user";
+    bool is_active = true;
+    bool is_staff = false;
+    bool is_superuser = false;
+};
+
+struct Meeting {
+    Id id = 0;
+    std::string title;
+    std::optional<std::string> description;
+    std::string type_of = "public";  // "public" or "private"
+    TimePoint created_on{};
+    std::string room_id;  // canonical lower-case UUID with dashes
+    TimePoint scheduled_date{};
+    std::string status = "active";  // "active" or "ended"
+    Id user_id = 0;                  // the owner
+};
+
+struct Message {
+    Id id = 0;
+    Id meeting_id = 0;
+    Id user_id = 0;
+    std::string user_email;  // joined from users_user
+    std::string content;
+    TimePoint timestamp{};
+};
+
+struct Recording {
+    Id id = 0;
+    Id meeting_id = 0;
+    Id uploaded_by = 0;
+    std::string uploaded_by_email;  // joined from users_user
+    std::string file_url;
+    TimePoint created_at{};
+};
+
+struct ParticipantState {
+    Id id = 0;
+    Id meeting_id = 0;
+    Id user_id = 0;
+    std::string user_email;  // joined from users_user
+    bool audio_muted = false;
+    bool video_stopped = false;
+    bool in_call = true;
+    bool raised_hand = false;
+    bool screen_sharing = false;
+};
+
+// The five flags of a participant state, by name, for "set one flag" updates.
+enum class ParticipantFlag { audio_muted, video_stopped, in_call, raised_hand, screen_sharing };
+
+struct Signal {
+    Id id = 0;
+    Id meeting_id = 0;
+    Id sender_id = 0;
+    std::string sender_email;  // joined from users_user
+    std::string signal_type;   // "offer", "answer" or "ice"
+    std::string data;          // serialised JSON
+    TimePoint created_at{};
+};
+
+// A login session. The store keeps only a hash of the cookie value.
+struct Session {
+    std::string key_hash;
+    Id user_id = 0;
+    TimePoint expires{};
+};
+
+}  // namespace castera

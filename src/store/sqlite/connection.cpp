@@ -1,0 +1,132 @@
+#include "store/sqlite/connection.hpp"
+
+#include "store/store.hpp"
+
+namespace castera::sqlite {
+
+void fail(sqlite3* db, int code, std::string_view what) {
+    std::string message = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
+    if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) throw StoreConflict(message);
+    throw StoreUnavailable(message);
+}
+
+Statement::~Statement() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+    int rc = sqlite3_bind_int64(stmt_, index, value);
+    if (rc != SQLITE_OK) fail(db_, rc, "bind");
+    return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+    int rc = sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    if (rc != SQLITE_OK) fail(db_, rc, "bind");
+    return *this;
+}
+
+Statement& Statement::bind(int index, const std::optional<std::string>& value) {
+    return value ? bind(index, std::string_view(*value)) : bind_null(index);
+}
+
+Statement& Statement::bind_null(int index) {
+    int rc = sqlite3_bind_null(stmt_, index);
+    if (rc != SQLITE_OK) fail(db_, rc, "bind");
+    return *this;
+}
+
+bool Statement::step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    fail(db_, sqlite3_extended_errcode(db_), "query");
+}
+
+void Statement::run() {
+    while (step()) {
+    }
+}
+
+std::int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
+
+std::string Statement::column_text(int index) const {
+    const unsigned char* text = sqlite3_column_text(stmt_, index);
+    if (!text) return {};
+    return std::string(reinterpret_cast<const char*>(text), sqlite3_column_bytes(stmt_, index));
+}
+
+std::optional<std::string> Statement::column_optional_text(int index) const {
+    if (column_is_null(index)) return std::nullopt;
+    return column_text(index);
+}
+
+bool Statement::column_is_null(int index) const { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
+
+Connection::Connection(const std::string& path) {
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+    if (rc != SQLITE_OK) {
+        std::string message = "cannot open " + path + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+        sqlite3_close(db_);
+        db_ = nullptr;
+        throw StoreUnavailable(message);
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    // Another writer holds the lock for at most a few milliseconds; wait rather than fail.
+    sqlite3_busy_timeout(db_, 5000);
+    try {
+        execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+    } catch (...) {
+        sqlite3_close(db_);
+        throw;
+    }
+}
+
+Connection::~Connection() {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    sqlite3_close(db_);
+}
+
+Statement Connection::prepare(std::string_view sql) {
+    auto found = cache_.find(std::string(sql));
+    if (found != cache_.end()) return Statement(db_, found->second);
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+                                nullptr);
+    if (rc != SQLITE_OK) fail(db_, rc, "prepare");
+    cache_.emplace(std::string(sql), stmt);
+    return Statement(db_, stmt);
+}
+
+void Connection::execute(const char* sql) {
+    char* error = nullptr;
+    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &error);
+    if (rc != SQLITE_OK) {
+        std::string message = error ? error : sqlite3_errstr(rc);
+        sqlite3_free(error);
+        if (rc == SQLITE_CONSTRAINT) throw StoreConflict(message);
+        throw StoreUnavailable(message);
+    }
+}
+
+Transaction::Transaction(Connection& connection) : connection_(connection) {
+    connection_.prepare("BEGIN IMMEDIATE").run();
+}
+
+Transaction::~Transaction() {
+    if (done_) return;
+    try {
+        connection_.prepare("ROLLBACK").run();
+    } catch (...) {
+        // The transaction is already gone (SQLite rolls back by itself on some errors).
+    }
+}
+
+void Transaction::commit() {
+    connection_.prepare("COMMIT").run();
+    done_ = true;
+}
+
+}  // namespace castera::sqlite

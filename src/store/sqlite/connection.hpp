@@ -1,0 +1,88 @@
+// Thin RAII wrappers over the SQLite C API: a connection with a cache of prepared statements,
+// and a statement that binds, steps and reads columns. Errors become StoreUnavailable (the
+// database failed) or StoreConflict (a UNIQUE constraint said no).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace castera::sqlite {
+
+class Statement {
+public:
+    Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+    // A cached statement is reset and unbound here, ready for its next use.
+    ~Statement();
+
+    // Parameters are numbered from 1, as in SQL "?1".
+    Statement& bind(int index, std::int64_t value);
+    Statement& bind(int index, bool value) { return bind(index, std::int64_t{value}); }
+    Statement& bind(int index, std::string_view value);
+    Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+    Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
+    Statement& bind(int index, const std::optional<std::string>& value);
+    Statement& bind_null(int index);
+
+    // Advances to the next row; false when there is none.
+    bool step();
+    // Runs a statement that returns no rows.
+    void run();
+
+    std::int64_t column_int(int index) const;
+    bool column_bool(int index) const { return column_int(index) != 0; }
+    std::string column_text(int index) const;
+    std::optional<std::string> column_optional_text(int index) const;
+    bool column_is_null(int index) const;
+
+private:
+    sqlite3* db_;
+    sqlite3_stmt* stmt_;
+};
+
+class Connection {
+public:
+    // Opens (creating if needed) the database file in WAL mode with foreign keys on.
+    explicit Connection(const std::string& path);
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+    ~Connection();
+
+    // A prepared statement for `sql`, compiled once per connection and reused.
+    Statement prepare(std::string_view sql);
+    // Runs SQL text that may hold several statements and returns no rows (schema, pragmas).
+    void execute(const char* sql);
+    std::int64_t last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
+    int changes() const { return sqlite3_changes(db_); }
+
+private:
+    sqlite3* db_ = nullptr;
+    std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+// Runs a group of statements as one transaction (BEGIN IMMEDIATE, so that two writers never
+// deadlock upgrading a read lock); rolls back unless commit() was called.
+class Transaction {
+public:
+    explicit Transaction(Connection& connection);
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    ~Transaction();
+    void commit();
+
+private:
+    Connection& connection_;
+    bool done_ = false;
+};
+
+// Throws the store error that matches an SQLite result code.
+[[noreturn]] void fail(sqlite3* db, int code, std::string_view what);
+
+}  // namespace castera::sqlite

@@ -1,0 +1,101 @@
+#include "store/sqlite/schema.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace castera::sqlite {
+namespace {
+
+// Version 1: the tables as Django's migrations create them on SQLite (ids are INTEGER
+// PRIMARY KEY AUTOINCREMENT, UUIDs 32 hex digits, datetimes "YYYY-MM-DD hh:mm:ss.uuuuuu"),
+// with ON DELETE CASCADE so that the database itself keeps SPEC section 1's cascades.
+constexpr const char* kVersion1 = R"sql(
+CREATE TABLE IF NOT EXISTS "users_user" (
+  "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+  "password" varchar(128) NOT NULL,
+  "last_login" datetime NULL,
+  "is_superuser" bool NOT NULL,
+  "email" varchar(254) NOT NULL UNIQUE,
+  "full_name" varchar(255) NULL,
+  "image" varchar(200) NULL,
+  "role" varchar(50) NOT NULL DEFAULT 'user',
+  "is_active" bool NOT NULL DEFAULT 1,
+  "is_staff" bool NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS "meetings_meeting" (
+  "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+  "title" varchar(255) NOT NULL,
+  "description" text NULL,
+  "type_of" varchar(10) NOT NULL DEFAULT 'public',
+  "created_on" datetime NOT NULL,
+  "room_id" char(32) NOT NULL UNIQUE,
+  "scheduled_date" datetime NOT NULL,
+  "status" varchar(10) NOT NULL DEFAULT 'active',
+  "user_id" bigint NOT NULL REFERENCES "users_user" ("id") ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS "meetings_meeting_user_id" ON "meetings_meeting" ("user_id", "created_on");
+CREATE INDEX IF NOT EXISTS "meetings_meeting_scheduled" ON "meetings_meeting" ("scheduled_date");
+CREATE TABLE IF NOT EXISTS "meetings_message" (
+  "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+  "content" text NOT NULL,
+  "timestamp" datetime NOT NULL,
+  "meeting_id" bigint NOT NULL REFERENCES "meetings_meeting" ("id") ON DELETE CASCADE,
+  "user_id" bigint NOT NULL REFERENCES "users_user" ("id") ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS "meetings_message_meeting_id" ON "meetings_message" ("meeting_id", "timestamp");
+CREATE INDEX IF NOT EXISTS "meetings_message_user_id" ON "meetings_message" ("user_id");
+CREATE TABLE IF NOT EXISTS "meetings_signal" (
+  "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+  "signal_type" varchar(10) NOT NULL,
+  "data" text NOT NULL CHECK ((JSON_VALID("data") OR "data" IS NULL)),
+  "created_at" datetime NOT NULL,
+  "meeting_id" bigint NOT NULL REFERENCES "meetings_meeting" ("id") ON DELETE CASCADE,
+  "sender_id" bigint NOT NULL REFERENCES "users_user" ("id") ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS "meetings_signal_meeting_id" ON "meetings_signal" ("meeting_id");
+CREATE INDEX IF NOT EXISTS "meetings_signal_sender_id" ON "meetings_signal" ("sender_id");
+CREATE TABLE IF NOT EXISTS "meetings_recording" (
+  "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+  "file_url" varchar(200) NOT NULL,
+  "created_at" datetime NOT NULL,
+  "meeting_id" bigint NOT NULL REFERENCES "meetings_meeting" ("id") ON DELETE CASCADE,
+  "uploaded_by_id" bigint NOT NULL REFERENCES "users_user" ("id") ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS "meetings_recording_meeting_id" ON "meetings_recording" ("meeting_id", "created_at");
+CREATE INDEX IF NOT EXISTS "meetings_recording_uploaded_by_id" ON "meetings_recording" ("uploaded_by_id");
+CREATE TABLE IF NOT EXISTS "meetings_participantstate" (
+  "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+  "audio_muted" bool NOT NULL DEFAULT 0,
+  "video_stopped" bool NOT NULL DEFAULT 0,
+  "in_call" bool NOT NULL DEFAULT 1,
+  "raised_hand" bool NOT NULL DEFAULT 0,
+  "screen_sharing" bool NOT NULL DEFAULT 0,
+  "meeting_id" bigint NOT NULL REFERENCES "meetings_meeting" ("id") ON DELETE CASCADE,
+  "user_id" bigint NOT NULL REFERENCES "users_user" ("id") ON DELETE CASCADE,
+  UNIQUE ("meeting_id", "user_id"));
+CREATE INDEX IF NOT EXISTS "meetings_participantstate_user_id" ON "meetings_participantstate" ("user_id");
+CREATE TABLE IF NOT EXISTS "castera_session" (
+  "key_hash" char(64) NOT NULL PRIMARY KEY,
+  "user_id" bigint NOT NULL REFERENCES "users_user" ("id") ON DELETE CASCADE,
+  "expires" datetime NOT NULL);
+CREATE INDEX IF NOT EXISTS "castera_session_user_id" ON "castera_session" ("user_id");
+)sql";
+
+constexpr int kCurrentVersion = 1;
+
+int stored_version(Connection& connection) {
+    connection.execute("CREATE TABLE IF NOT EXISTS castera_schema_version (version integer NOT NULL)");
+    Statement query = connection.prepare("SELECT max(version) FROM castera_schema_version");
+    return query.step() && !query.column_is_null(0) ? static_cast<int>(query.column_int(0)) : 0;
+}
+
+}  // namespace
+
+void migrate(Connection& connection) {
+    Transaction transaction(connection);
+    int version = stored_version(connection);
+    if (version > kCurrentVersion)
+        throw std::runtime_error("the database has schema version " + std::to_string(version) +
+                                 ", newer than this castera (" + std::to_string(kCurrentVersion) + ")");
+    if (version < 1) connection.execute(kVersion1);
+    if (version < kCurrentVersion)
+        connection.prepare("INSERT INTO castera_schema_version (version) VALUES (?1)").bind(1, std::int64_t{kCurrentVersion}).run();
+    transaction.commit();
+}
+
+}  // namespace castera::sqlite

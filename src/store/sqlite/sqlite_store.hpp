@@ -1,0 +1,67 @@
+// The Store on SQLite: one connection per event loop, WAL so that readers never wait for the
+// writer. Queries take microseconds on a local file, so they run on the calling loop.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/store.hpp"
+
+namespace castera::sqlite {
+
+class Connection;
+
+class SqliteStore final : public Store {
+public:
+    explicit SqliteStore(const std::string& path);
+    ~SqliteStore() override;
+
+    Task<std::optional<User>> find_user(Id id) override;
+    Task<std::optional<User>> find_user_by_email(std::string email) override;
+    Task<User> create_user(NewUser user) override;
+    Task<bool> set_password(Id user, std::string hash) override;
+    Task<void> touch_last_login(Id user, TimePoint when) override;
+    Task<bool> update_user(const User& user) override;
+    Task<bool> delete_user(Id user) override;
+    Task<std::vector<User>> list_users() override;
+
+    Task<void> create_session(Session session) override;
+    Task<std::optional<Session>> find_session(std::string key_hash) override;
+    Task<void> delete_session(std::string key_hash) override;
+    Task<void> delete_user_sessions(Id user) override;
+
+    Task<std::optional<Meeting>> find_meeting(Id id) override;
+    Task<std::optional<Meeting>> find_meeting_by_room(std::string room_id) override;
+    Task<Page<Meeting>> list_meetings(MeetingQuery query) override;
+    Task<Meeting> create_meeting(Meeting meeting) override;
+    Task<std::optional<Meeting>> update_meeting(Id id, MeetingChanges changes) override;
+    Task<bool> delete_meeting(Id id) override;
+    Task<OwnerTotals> owner_totals(Id owner) override;
+
+    Task<Page<Message>> list_messages(Id meeting, std::optional<std::int64_t> limit, std::int64_t offset) override;
+    Task<Message> create_message(Id meeting, Id user, std::string content) override;
+
+    Task<Page<Recording>> list_recordings(Id meeting, std::optional<std::int64_t> limit,
+                                          std::int64_t offset) override;
+    Task<Recording> create_recording(Id meeting, Id user, std::string file_url) override;
+
+    Task<ParticipantState> set_participant_flag(Id meeting, Id user, ParticipantFlag flag, bool value) override;
+    Task<std::optional<ParticipantState>> find_participant_state(Id meeting, Id user) override;
+    Task<std::vector<ParticipantState>> list_participant_states(Id meeting) override;
+
+    Task<Signal> create_signal(Id meeting, Id sender, std::string signal_type, std::string data_json) override;
+
+    Task<bool> ping() override;
+
+private:
+    std::optional<Meeting> meeting_by_id(Id id);
+    std::optional<ParticipantState> participant_state(Id meeting, Id user);
+    std::optional<std::string> email_of(Id user);
+
+    std::unique_ptr<Connection> db_;
+};
+
+// The factory for "sqlite:PATH" URLs.
+std::unique_ptr<StoreFactory> make_sqlite_factory(std::string path);
+
+}  // namespace castera::sqlite

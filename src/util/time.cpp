@@ -1,0 +1,151 @@
+#include "util/time.hpp"
+
+#include <charconv>
+#include <cstdio>
+
+namespace castera {
+namespace {
+
+using namespace std::chrono;
+
+// Reads exactly `width` decimal digits at `pos`, advancing it.
+bool read_digits(std::string_view s, size_t& pos, int width, int& out) {
+    if (pos + width > s.size()) return false;
+    int value = 0;
+    for (int i = 0; i < width; ++i) {
+        char c = s[pos + i];
+        if (c < '0' || c > '9') return false;
+        value = value * 10 + (c - '0');
+    }
+    out = value;
+    pos += width;
+    return true;
+}
+
+bool read_char(std::string_view s, size_t& pos, char c) {
+    if (pos < s.size() && s[pos] == c) {
+        ++pos;
+        return true;
+    }
+    return false;
+}
+
+// Reads ".ffffff" (1 to 6 digits; more digits are accepted and truncated, as Python does for
+// up to 6 and DRF refuses beyond; we keep 6).
+bool read_fraction(std::string_view s, size_t& pos, int& micros) {
+    micros = 0;
+    if (!read_char(s, pos, '.') && !read_char(s, pos, ',')) return true;
+    int digits = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+        if (digits < 6) micros = micros * 10 + (s[pos] - '0');
+        ++digits;
+        ++pos;
+    }
+    if (digits == 0 || digits > 6) return false;
+    for (int i = digits; i < 6; ++i) micros *= 10;
+    return true;
+}
+
+// Reads "Z", "+HH:MM", "+HHMM", "+HH" or nothing; offset in minutes east of UTC.
+bool read_offset(std::string_view s, size_t& pos, int& offset_minutes) {
+    offset_minutes = 0;
+    if (pos == s.size()) return true;
+    if (read_char(s, pos, 'Z') || read_char(s, pos, 'z')) return true;
+    int sign = 0;
+    if (read_char(s, pos, '+')) sign = 1;
+    else if (read_char(s, pos, '-')) sign = -1;
+    else return false;
+    int hours = 0, minutes = 0;
+    if (!read_digits(s, pos, 2, hours)) return false;
+    if (pos < s.size()) {
+        read_char(s, pos, ':');
+        if (!read_digits(s, pos, 2, minutes)) return false;
+    }
+    if (hours > 23 || minutes > 59) return false;
+    offset_minutes = sign * (hours * 60 + minutes);
+    return true;
+}
+
+std::optional<TimePoint> make_time(int y, int mo, int d, int h, int mi, int sec, int micros,
+                                   int offset_minutes) {
+    if (mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 59) return std::nullopt;
+    year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+    if (!ymd.ok() || y < 1) return std::nullopt;
+    auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + microseconds{micros};
+    return TimePoint{t - minutes{offset_minutes}};
+}
+
+// The shared parser: date, separator ('T' or ' '), time, optional fraction and offset.
+std::optional<TimePoint> parse(std::string_view s, bool allow_offset, bool allow_no_seconds) {
+    size_t pos = 0;
+    int y, mo, d, h, mi, sec = 0, micros = 0, offset = 0;
+    if (!read_digits(s, pos, 4, y) || !read_char(s, pos, '-') || !read_digits(s, pos, 2, mo) ||
+        !read_char(s, pos, '-') || !read_digits(s, pos, 2, d))
+        return std::nullopt;
+    if (!read_char(s, pos, 'T') && !read_char(s, pos, 't') && !read_char(s, pos, ' '))
+        return std::nullopt;
+    if (!read_digits(s, pos, 2, h) || !read_char(s, pos, ':') || !read_digits(s, pos, 2, mi))
+        return std::nullopt;
+    if (read_char(s, pos, ':')) {
+        if (!read_digits(s, pos, 2, sec) || !read_fraction(s, pos, micros)) return std::nullopt;
+    } else if (!allow_no_seconds) {
+        return std::nullopt;
+    }
+    if (!read_offset(s, pos, offset)) return std::nullopt;
+    if (!allow_offset && offset != 0) return std::nullopt;
+    if (pos != s.size()) return std::nullopt;
+    return make_time(y, mo, d, h, mi, sec, micros, offset);
+}
+
+struct Parts {
+    int y, mo, d, h, mi, s, us;
+};
+
+Parts split(TimePoint t) {
+    auto day_point = floor<days>(t);
+    year_month_day ymd{day_point};
+    auto rest = t - day_point;
+    auto h = duration_cast<hours>(rest);
+    rest -= h;
+    auto m = duration_cast<minutes>(rest);
+    rest -= m;
+    auto s = duration_cast<seconds>(rest);
+    rest -= s;
+    return {int(ymd.year()), int(unsigned(ymd.month())), int(unsigned(ymd.day())), int(h.count()),
+            int(m.count()), int(s.count()), int(rest.count())};
+}
+
+}  // namespace
+
+TimePoint now_utc() { return floor<microseconds>(system_clock::now()); }
+
+std::string format_iso8601(TimePoint t) {
+    Parts p = split(t);
+    char buf[40];
+    int n;
+    if (p.us != 0)
+        n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", p.y, p.mo, p.d,
+                          p.h, p.mi, p.s, p.us);
+    else
+        n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", p.y, p.mo, p.d, p.h,
+                          p.mi, p.s);
+    return std::string(buf, static_cast<size_t>(n));
+}
+
+std::optional<TimePoint> parse_iso8601(std::string_view text) {
+    return parse(text, /*allow_offset=*/true, /*allow_no_seconds=*/true);
+}
+
+std::string format_db(TimePoint t) {
+    Parts p = split(t);
+    char buf[40];
+    int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06d", p.y, p.mo, p.d,
+                          p.h, p.mi, p.s, p.us);
+    return std::string(buf, static_cast<size_t>(n));
+}
+
+std::optional<TimePoint> parse_db(std::string_view text) {
+    return parse(text, /*allow_offset=*/true, /*allow_no_seconds=*/false);
+}
+
+}  // namespace castera

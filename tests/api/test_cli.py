@@ -1,0 +1,150 @@
+"""The command line, start-up and shutdown (each test on its own temporary database)."""
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+
+import pytest
+import websockets
+
+from castera_helpers import Client, body, run, ws_open, ws_sync
+from conftest import base_env, castera_bin, free_port, run_cli, start_server, stop_server
+
+pytestmark = pytest.mark.cli
+
+
+@pytest.fixture
+def world():
+    """A private temporary directory and environment for one test."""
+    binary = castera_bin()
+    if not os.path.exists(binary):
+        pytest.skip(f"castera binary not found at {binary}")
+    tmpdir = tempfile.mkdtemp(prefix="castera-cli-test-")
+    env = base_env(tmpdir)
+    procs = []
+
+    class World:
+        pass
+
+    w = World()
+    w.bin, w.env, w.dir, w.procs = binary, env, tmpdir, procs
+    w.cli = lambda *a, **kw: run_cli(binary, env, *a, **kw)
+    yield w
+    for p in procs:
+        stop_server(p)
+    shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def test_migrate_is_idempotent(world):
+    first = world.cli("migrate")
+    assert first.returncode == 0, first.stderr
+    second = world.cli("migrate")
+    assert second.returncode == 0, second.stderr
+
+
+def test_createuser_then_duplicate_email(world):
+    assert world.cli("migrate").returncode == 0
+    res = world.cli("createuser", "--email", "dup@example.com", "--password-stdin",
+                    input="secret-one\n")
+    assert res.returncode == 0, res.stderr
+    res = world.cli("createuser", "--email", "dup@example.com", "--password-stdin",
+                    input="secret-two\n")
+    assert res.returncode != 0
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got {res.stderr!r}"
+
+
+def test_createuser_duplicate_keeps_the_first_password(world):
+    assert world.cli("migrate").returncode == 0
+    assert world.cli("createuser", "--email", "keep@example.com", "--password-stdin",
+                     input="first-pass\n").returncode == 0
+    assert world.cli("createuser", "--email", "keep@example.com", "--password-stdin",
+                     input="second-pass\n").returncode != 0
+    proc, base_url = start_server(world.bin, world.env, os.path.join(world.dir, "log"))
+    world.procs.append(proc)
+    assert body(Client(base_url, "keep@example.com", "first-pass").get("/api/auth/me/"),
+                200)["email"] == "keep@example.com"
+    assert Client(base_url, "keep@example.com", "second-pass").get(
+        "/api/auth/me/").status_code == 403
+
+
+def test_changepassword_unknown_email_fails(world):
+    assert world.cli("migrate").returncode == 0
+    res = world.cli("changepassword", "--email", "nobody@example.com", "--password-stdin",
+                    input="whatever\n")
+    assert res.returncode != 0
+    assert res.stderr.strip()
+
+
+def test_changepassword_before_serve(world):
+    assert world.cli("migrate").returncode == 0
+    assert world.cli("createuser", "--email", "cp@example.com", "--password-stdin",
+                     input="before\n").returncode == 0
+    assert world.cli("changepassword", "--email", "cp@example.com", "--password-stdin",
+                     input="after\n").returncode == 0
+    proc, base_url = start_server(world.bin, world.env, os.path.join(world.dir, "log"))
+    world.procs.append(proc)
+    assert Client(base_url, "cp@example.com", "before").get("/api/auth/me/").status_code == 403
+    assert Client(base_url, "cp@example.com", "after").get("/api/auth/me/").status_code == 200
+
+
+def test_data_survives_a_restart(world):
+    assert world.cli("migrate").returncode == 0
+    assert world.cli("createuser", "--email", "r@example.com", "--password-stdin",
+                     input="restart-pass\n").returncode == 0
+    log = os.path.join(world.dir, "log")
+    proc, base_url = start_server(world.bin, world.env, log)
+    c = Client(base_url, "r@example.com", "restart-pass")
+    m = c.create_meeting(title="persist")
+    c.post_message(m["id"], "kept")
+    assert stop_server(proc) == 0
+    proc, base_url = start_server(world.bin, world.env, log)
+    world.procs.append(proc)
+    c = Client(base_url, "r@example.com", "restart-pass")
+    assert body(c.get(f"/api/meetings/{m['id']}/"), 200) == m
+    assert [x["content"] for x in body(c.get(f"/api/meetings/{m['id']}/messages/"), 200)] == ["kept"]
+
+
+def test_bad_database_url_stops_startup(world):
+    env = dict(world.env, CASTERA_DATABASE_URL="nonsense://nowhere")
+    p = subprocess.Popen([world.bin, "serve", "--host", "127.0.0.1", "--port", str(free_port())],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = p.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        stop_server(p)
+        pytest.fail("castera serve kept running with CASTERA_DATABASE_URL=nonsense://nowhere")
+    assert p.returncode != 0
+    assert err.strip(), "expected a line on stderr saying what is wrong"
+
+
+def test_sigterm_closes_websockets_with_1001_and_exits(world):
+    assert world.cli("migrate").returncode == 0
+    assert world.cli("createuser", "--email", "t@example.com", "--password-stdin",
+                     input="term-pass\n").returncode == 0
+    proc, base_url = start_server(world.bin, world.env, os.path.join(world.dir, "log"))
+    world.procs.append(proc)
+    c = Client(base_url, "t@example.com", "term-pass")
+    m = c.create_meeting()
+
+    async def scenario():
+        ws = await ws_open(base_url, m["room_id"], email="t@example.com", password="term-pass")
+        await ws_sync(ws, "t@example.com")
+        proc.send_signal(signal.SIGTERM)
+        try:
+            while True:
+                await asyncio.wait_for(ws.recv(), 10)
+        except websockets.exceptions.ConnectionClosed:
+            pass
+        return ws.close_code
+
+    code = run(scenario())
+    assert code == 1001, f"close code {code}"
+    try:
+        rc = proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pytest.fail("castera serve did not exit within 10 s of SIGTERM")
+    assert rc == 0, f"exit code {rc} after SIGTERM"
