@@ -20,7 +20,8 @@ Task<http::Response> login(RequestContext& ctx) {
     if (!errors.empty()) co_return errors.response();
 
     auto user = co_await ctx.store().find_user_by_email(email.value);
-    bool valid = user && co_await check_password_off_loop(ctx.loop, std::move(password.value), user->password);
+    bool valid = false;
+    if (user) valid = co_await check_password_off_loop(ctx.loop, std::move(password.value), user->password);
     if (!valid || !user->is_active)
         co_return http::json_response(400, "{\"non_field_errors\":[\"Unable to log in with provided credentials.\"]}");
 

@@ -7,8 +7,8 @@ namespace castera::api {
 Task<http::Response> dashboard(RequestContext& ctx) {
     const User& user = ctx.caller();
     OwnerTotals totals = co_await ctx.store().owner_totals(user.id);
-    auto meetings = co_await ctx.store().list_meetings(
-        MeetingQuery{.owner = user.id, .order = MeetingQuery::Order::id_ascending});
+    MeetingQuery query{.owner = user.id, .order = MeetingQuery::Order::id_ascending};
+    auto meetings = co_await ctx.store().list_meetings(query);
     http::Response res;
     res.body.reserve(160 + meetings.rows.size() * 320);
     JsonWriter w(res.body);

@@ -62,17 +62,18 @@ Task<http::Response> list_with(RequestContext& ctx, MeetingQuery query) {
 }  // namespace
 
 Task<http::Response> list_meetings(RequestContext& ctx) {
-    co_return co_await list_with(ctx, MeetingQuery{.order = MeetingQuery::Order::newest_created_first});
+    MeetingQuery query{.order = MeetingQuery::Order::newest_created_first};
+    co_return co_await list_with(ctx, query);
 }
 
 Task<http::Response> upcoming_meetings(RequestContext& ctx) {
-    co_return co_await list_with(
-        ctx, MeetingQuery{.scheduled_after = now_utc(), .order = MeetingQuery::Order::soonest_scheduled_first});
+    MeetingQuery query{.scheduled_after = now_utc(), .order = MeetingQuery::Order::soonest_scheduled_first};
+    co_return co_await list_with(ctx, query);
 }
 
 Task<http::Response> previous_meetings(RequestContext& ctx) {
-    co_return co_await list_with(
-        ctx, MeetingQuery{.scheduled_until = now_utc(), .order = MeetingQuery::Order::latest_scheduled_first});
+    MeetingQuery query{.scheduled_until = now_utc(), .order = MeetingQuery::Order::latest_scheduled_first};
+    co_return co_await list_with(ctx, query);
 }
 
 Task<http::Response> create_meeting(RequestContext& ctx) {
@@ -125,7 +126,8 @@ Task<http::Response> set_meeting_status(RequestContext& ctx) {
         co_return res;
     }
     std::string value(status->get_string());
-    co_await ctx.store().update_meeting(meeting->id, MeetingChanges{.status = value});
+    MeetingChanges changes{.status = value};
+    co_await ctx.store().update_meeting(meeting->id, std::move(changes));
     co_return message_response("Status set to " + value);
 }
 

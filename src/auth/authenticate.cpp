@@ -1,6 +1,5 @@
 #include "auth/authenticate.hpp"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "auth/csrf.hpp"
@@ -9,6 +8,7 @@
 #include "http/responses.hpp"
 #include "util/encoding.hpp"
 #include "util/time.hpp"
+#include "util/offload.hpp"
 #include "util/validate.hpp"
 
 namespace castera {
@@ -59,8 +59,9 @@ Task<Authentication> authenticate_basic(std::string_view header, Loop& loop) {
         }
     }
     auto user = co_await loop.store->find_user_by_email(email);
-    if (!user || !co_await check_password_off_loop(loop, password, user->password))
-        co_return failed("Invalid username/password.");
+    bool valid = false;
+    if (user) valid = co_await check_password_off_loop(loop, std::move(password), user->password);
+    if (!valid) co_return failed("Invalid username/password.");
     if (!user->is_active) co_return failed("User inactive or deleted.");
     app.credentials.remember(header, user->id, user->password, app.config.credential_cache_ttl);
     co_return Authentication{std::move(user), AuthMethod::basic, std::nullopt};
@@ -85,14 +86,11 @@ bool origin_is_trusted(const http::Request& req, const Config& config) {
     return false;
 }
 
+// Not a coroutine on purpose: the strings move straight into the job, never through a frame.
 Task<bool> check_password_off_loop(Loop& loop, std::string raw, std::string encoded) {
-    if (!is_usable_password(encoded)) co_return false;
-    co_return co_await boost::asio::co_spawn(
-        loop.app.hashing,
-        [raw = std::move(raw), encoded = std::move(encoded)]() -> Task<bool> {
-            co_return check_password(raw, encoded);
-        },
-        boost::asio::use_awaitable);
+    return offload(loop.app.hashing, [raw = std::move(raw), encoded = std::move(encoded)] {
+        return is_usable_password(encoded) && check_password(raw, encoded);
+    });
 }
 
 Task<Authentication> authenticate(const http::Request& req, Loop& loop) {

@@ -45,7 +45,8 @@ Task<void> start_session(Loop& loop, const http::Request& req, const User& user,
     if (!old_key.empty()) co_await loop.store->delete_session(session_key_hash(old_key));
 
     std::string key = random_token(32);
-    co_await loop.store->create_session(Session{session_key_hash(key), user.id, now_utc() + config.session_age});
+    Session session{session_key_hash(key), user.id, now_utc() + config.session_age};
+    co_await loop.store->create_session(std::move(session));
     res.add_header("Set-Cookie", cookie(kSessionCookie, key, config.session_age, true, config.secure_cookies));
     // A new CSRF secret with the new session, as Django rotates it on login.
     res.add_header("Set-Cookie", cookie(kCsrfCookie, new_csrf_secret(), kCsrfCookieAge, false,

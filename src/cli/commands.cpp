@@ -112,7 +112,7 @@ int create_user(const Config& config, const UserOptions& opt, std::optional<std:
     user.email = checked_email(opt.email);
     user.password = password ? make_password(*password, config.password_iterations) : make_unusable_password();
     if (!opt.full_name.empty()) user.full_name = opt.full_name;
-    user.role = opt.superuser ? "admin" : opt.role;
+    user.role = opt.role;
     user.is_staff = opt.staff || opt.superuser;
     user.is_superuser = opt.superuser;
     try {
@@ -177,7 +177,7 @@ int run(int argc, char** argv) {
     createuser_cmd->add_option("--role", user.role, "user or admin")->check(CLI::IsMember({"user", "admin"}));
     createuser_cmd->add_option("--full-name", user.full_name, "Full name");
     createuser_cmd->add_flag("--staff", user.staff, "May sign in to the admin site");
-    createuser_cmd->add_flag("--superuser", user.superuser, "Staff, superuser and role admin");
+    createuser_cmd->add_flag("--superuser", user.superuser, "Superuser (implies --staff; the role stays as --role gives it)");
 
     auto* createsuperuser_cmd = cli.add_subcommand("createsuperuser", "Create a superuser (staff, role admin)");
     createsuperuser_cmd->add_option("--email", user.email, "Email address")->required();
@@ -208,6 +208,7 @@ int run(int argc, char** argv) {
         }
         if (createsuperuser_cmd->parsed()) {
             user.superuser = true;
+            user.role = "admin";
             return create_user(config, user, superuser_password(user.noinput));
         }
         if (changepassword_cmd->parsed()) return change_password(config, user.email, password_stdin);

@@ -1,8 +1,5 @@
 #include "http/message.hpp"
 
-#include <boost/url/encoding_opts.hpp>
-#include <boost/url/parse_query.hpp>
-
 namespace castera::http {
 
 std::string_view Request::cookie(std::string_view name) const {
@@ -43,17 +40,48 @@ Method parse_method(std::string_view name) {
     return Method::other;
 }
 
+namespace {
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// Python's unquote_plus: '+' is a space, "%XX" a byte, a malformed escape stays as written.
+std::string decode_form_component(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (c == '+') {
+            out += ' ';
+        } else if (c == '%' && i + 2 < text.size() &&
+                   hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+            out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+            i += 2;
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
 bool parse_urlencoded(std::string_view text, std::vector<std::pair<std::string, std::string>>& out) {
-    auto params = boost::urls::parse_query(text);
-    if (!params) return false;
-    boost::urls::encoding_opts plus_is_space;
-    plus_is_space.space_as_plus = true;
-    for (auto param : *params) {
-        if (param.key.empty() && !param.has_value) continue;
-        std::string key, value;
-        param.key.decode(plus_is_space, boost::urls::string_token::assign_to(key));
-        if (param.has_value) param.value.decode(plus_is_space, boost::urls::string_token::assign_to(value));
-        out.emplace_back(std::move(key), std::move(value));
+    // As Django's QueryDict (parse_qsl with keep_blank_values): pairs split on '&', a pair
+    // without '=' has an empty value, empty pairs are skipped.
+    while (!text.empty()) {
+        std::size_t end = text.find('&');
+        std::string_view pair = text.substr(0, end);
+        text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+        if (pair.empty()) continue;
+        std::size_t eq = pair.find('=');
+        std::string_view key = pair.substr(0, eq);
+        std::string_view value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+        out.emplace_back(decode_form_component(key), decode_form_component(value));
     }
     return true;
 }
