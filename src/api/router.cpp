@@ -141,7 +141,7 @@ std::optional<Response> trailing_slash_response(const http::Request& req) {
     Response res;
     res.status = 301;
     res.content_type = "text/html; charset=utf-8";
-    if (!req.query.empty()) with_slash += "?" + std::string(req.query);
+    if (!req.query.empty()) with_slash.append("?").append(req.query);
     res.add_header("Location", with_slash);
     return res;
 }

@@ -97,7 +97,7 @@ bool check_password(std::string_view raw, std::string_view encoded) {
     }
 }
 
-std::string make_unusable_password() { return "!" + random_token(kUnusableSuffixLength); }
+std::string make_unusable_password() { return std::string("!").append(random_token(kUnusableSuffixLength)); }
 
 bool is_usable_password(std::string_view encoded) {
     return encoded.empty() || encoded.front() != '!';
