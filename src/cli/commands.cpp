@@ -189,7 +189,17 @@ int run(int argc, char** argv) {
     changepassword_cmd->add_option("--email", user.email, "Email address")->required();
     changepassword_cmd->add_flag("--password-stdin", password_stdin, "Read the password from standard input");
 
-    CLI11_PARSE(cli, argc, argv);
+    try {
+        cli.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return cli.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return cli.exit(e);
+    } catch (const CLI::ParseError& e) {
+        // One line, as every other usage or configuration error.
+        std::cerr << "castera: " << e.what() << " (see castera --help)\n";
+        return 2;
+    }
     try {
         config = load_config_from_env();
         if (!host.empty()) config.host = host;

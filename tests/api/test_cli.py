@@ -148,3 +148,63 @@ def test_sigterm_closes_websockets_with_1001_and_exits(world):
     except subprocess.TimeoutExpired:
         pytest.fail("castera serve did not exit within 10 s of SIGTERM")
     assert rc == 0, f"exit code {rc} after SIGTERM"
+
+
+def one_line_error(res):
+    assert res.returncode != 0
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got {res.stderr!r}"
+    return lines[0]
+
+
+def test_createsuperuser_noinput_takes_the_password_from_the_environment(world):
+    env = dict(world.env, DJANGO_SUPERUSER_PASSWORD="boss-pass-1")
+    res = run_cli(world.bin, env, "createsuperuser", "--email", "boss@example.com", "--noinput")
+    assert res.returncode == 0, res.stderr
+    proc, base_url = start_server(world.bin, world.env, os.path.join(world.dir, "log"))
+    world.procs.append(proc)
+    me = body(Client(base_url, "boss@example.com", "boss-pass-1").get("/api/auth/me/"), 200)
+    assert (me["role"], me["is_staff"], me["is_superuser"]) == ("admin", True, True)
+
+
+def test_createsuperuser_castera_variable_is_honoured(world):
+    env = dict(world.env, CASTERA_SUPERUSER_PASSWORD="boss-pass-2")
+    env.pop("DJANGO_SUPERUSER_PASSWORD", None)
+    res = run_cli(world.bin, env, "createsuperuser", "--email", "boss2@example.com", "--noinput")
+    assert res.returncode == 0, res.stderr
+    proc, base_url = start_server(world.bin, world.env, os.path.join(world.dir, "log"))
+    world.procs.append(proc)
+    assert Client(base_url, "boss2@example.com", "boss-pass-2").get("/api/auth/me/").status_code == 200
+
+
+def test_createsuperuser_without_a_password_cannot_log_in(world):
+    env = {k: v for k, v in world.env.items() if not k.endswith("SUPERUSER_PASSWORD")}
+    res = run_cli(world.bin, env, "createsuperuser", "--email", "nopass@example.com", "--noinput")
+    assert res.returncode == 0, res.stderr
+    proc, base_url = start_server(world.bin, world.env, os.path.join(world.dir, "log"))
+    world.procs.append(proc)
+    resp = Client(base_url, "nopass@example.com", "").get("/api/auth/me/")
+    assert resp.status_code == 403
+
+
+@pytest.mark.parametrize("args", [
+    ["createuser", "--email", "not-an-email", "--password-stdin"],
+    ["createuser", "--email", "x@example.com", "--role", "emperor", "--password-stdin"],
+    ["createuser", "--password-stdin"],
+    ["changepassword", "--email", "nobody@example.com", "--password-stdin"],
+    ["no-such-command"],
+    ["serve", "--port", "99999"],
+])
+def test_usage_errors_are_one_line_and_non_zero(world, args):
+    one_line_error(world.cli(*args, input="pw-123456\n"))
+
+
+def test_empty_password_on_stdin_is_refused(world):
+    assert "empty" in one_line_error(
+        world.cli("createuser", "--email", "e@example.com", "--password-stdin", input="\n"))
+
+
+def test_bad_configuration_stops_startup_with_one_line(world):
+    env = dict(world.env, CASTERA_MAX_BODY_BYTES="lots")
+    res = run_cli(world.bin, env, "serve", "--host", "127.0.0.1", "--port", str(free_port()), timeout=15)
+    assert "CASTERA_MAX_BODY_BYTES" in one_line_error(res)
