@@ -1,8 +1,25 @@
 #include "store/sqlite/connection.hpp"
 
+#include <mutex>
+
 #include "store/store.hpp"
 
 namespace castera::sqlite {
+namespace {
+
+// Process-wide SQLite settings, made once before the library initialises: each connection is
+// used by one event loop only (no per-connection mutex needed), and the allocation statistics
+// are off because they put one global mutex on every allocation of every loop.
+void configure_library() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+        sqlite3_initialize();
+    });
+}
+
+}  // namespace
 
 void fail(sqlite3* db, int code, std::string_view what) {
     std::string message = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
@@ -65,6 +82,7 @@ std::optional<std::string> Statement::column_optional_text(int index) const {
 bool Statement::column_is_null(int index) const { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
 
 Connection::Connection(const std::string& path) {
+    configure_library();
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
