@@ -19,9 +19,13 @@ Task<http::Response> login(RequestContext& ctx) {
     auto password = read_char(data, "password", CharRule{.trim_whitespace = false}, Mode::full, errors);
     if (!errors.empty()) co_return errors.response();
 
+    LoginThrottle& throttle = ctx.app().login_throttle;
+    if (auto wait = throttle.wait_time(email.value, ctx.req.remote_address)) co_return http::throttled_response(wait->count());
     auto user = co_await ctx.store().find_user_by_email(email.value);
     bool valid = false;
     if (user) valid = co_await check_password_off_loop(ctx.loop, std::move(password.value), user->password);
+    if (!valid) throttle.record_failure(email.value, ctx.req.remote_address);
+    else throttle.record_success(email.value);
     if (!valid || !user->is_active)
         co_return http::json_response(400, "{\"non_field_errors\":[\"Unable to log in with provided credentials.\"]}");
 

@@ -15,6 +15,11 @@ Task<http::Response> login(RequestContext& ctx);
 Task<http::Response> logout(RequestContext& ctx);
 Task<http::Response> me(RequestContext& ctx);
 
+// tokens.cpp
+Task<http::Response> list_api_tokens(RequestContext& ctx);
+Task<http::Response> create_api_token(RequestContext& ctx);
+Task<http::Response> delete_api_token(RequestContext& ctx);
+
 // meetings.cpp
 Task<http::Response> list_meetings(RequestContext& ctx);
 Task<http::Response> create_meeting(RequestContext& ctx);

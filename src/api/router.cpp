@@ -30,6 +30,8 @@ const std::array kRoutes = {
     Route{"/api/auth/login/", false, nullptr, login},
     Route{"/api/auth/logout/", true, nullptr, logout},
     Route{"/api/auth/me/", true, me},
+    Route{"/api/auth/tokens/", true, list_api_tokens, create_api_token},
+    Route{"/api/auth/tokens/{id}/", true, nullptr, nullptr, nullptr, nullptr, delete_api_token},
     Route{"/api/dashboard/", true, dashboard},
     Route{"/api/join/{room}/", true, join_meeting},
     Route{"/api/meetings/", true, list_meetings, create_meeting},
@@ -160,15 +162,59 @@ Response method_not_allowed(const Route& route, std::string_view method) {
     return res;
 }
 
+// The request's Origin when it is one of CASTERA_ALLOWED_ORIGINS, else empty: only those
+// origins get CORS headers, with credentials; every other site gets none, so browsers keep
+// their pages from reading our answers.
+std::string_view cors_origin(const http::Request& req, const Config& config) {
+    std::string_view origin = req.header("Origin");
+    if (origin.empty()) return {};
+    for (const auto& allowed : config.allowed_origins)
+        if (origin == allowed) return origin;
+    return {};
+}
+
+void add_cors_headers(Response& res, std::string_view origin) {
+    res.add_header("Access-Control-Allow-Origin", std::string(origin));
+    res.add_header("Access-Control-Allow-Credentials", "true");
+    res.add_header("Vary", "Origin");
+}
+
+// A browser's preflight (OPTIONS with Access-Control-Request-Method) carries no credentials,
+// so it is answered before authentication.
+Response preflight_response(const Route& route, std::string_view origin) {
+    Response res;
+    res.status = 204;
+    res.add_header("Allow", allowed_methods(route));
+    if (origin.empty()) return res;
+    add_cors_headers(res, origin);
+    res.add_header("Access-Control-Allow-Methods", allowed_methods(route));
+    res.add_header("Access-Control-Allow-Headers", "Authorization, Content-Type, X-CSRFToken");
+    res.add_header("Access-Control-Max-Age", "600");
+    return res;
+}
+
+Task<Response> route_request(const http::Request& req, Loop& loop);
+
 }  // namespace
 
 Task<Response> handle_request(const http::Request& req, Loop& loop) {
+    std::string_view origin = cors_origin(req, loop.app.config);
+    Response res = co_await route_request(req, loop);
+    if (!origin.empty() && res.status != 204) add_cors_headers(res, origin);
+    co_return res;
+}
+
+namespace {
+
+Task<Response> route_request(const http::Request& req, Loop& loop) {
     auto found = find_route(req.path);
     if (!found) {
         if (auto redirect = trailing_slash_response(req)) co_return std::move(*redirect);
         co_return http::error_response(404, http::kNotFound);
     }
     const Route& route = *found->route;
+    if (req.method == Method::options && !req.header("Access-Control-Request-Method").empty())
+        co_return preflight_response(route, cors_origin(req, loop.app.config));
     RequestContext ctx{req, loop, std::nullopt, AuthMethod::none, found->id, found->room};
     if (route.needs_auth) {
         // As DRF: authentication and permission come before the method check.
@@ -177,6 +223,7 @@ Task<Response> handle_request(const http::Request& req, Loop& loop) {
         if (!auth.user) co_return http::error_response(403, http::kNoCredentials);
         ctx.user = std::move(auth.user);
         ctx.auth = auth.method;
+        if (auto wait = loop.app.request_limiter.take(ctx.user->id)) co_return http::throttled_response(wait->count());
     }
     if (req.method == Method::options) co_return options_response(route);
     Handler handler = handler_for(route, req.method);
@@ -185,5 +232,7 @@ Task<Response> handle_request(const http::Request& req, Loop& loop) {
         if (auto refused = check_csrf(req, loop.app.config)) co_return std::move(*refused);
     co_return co_await handler(ctx);
 }
+
+}  // namespace
 
 }  // namespace castera::api

@@ -7,7 +7,9 @@
 #include <atomic>
 #include <memory>
 
+#include "auth/clerk.hpp"
 #include "auth/credential_cache.hpp"
+#include "auth/throttle.hpp"
 #include "config/config.hpp"
 #include "realtime/room_hub.hpp"
 #include "store/store.hpp"
@@ -25,6 +27,11 @@ struct App {
     RoomHub rooms;
     // PBKDF2 takes hundreds of milliseconds: it runs here, never on an event loop.
     boost::asio::thread_pool hashing{2};
+    // Clerk's verification keys (after `hashing`, whose threads refresh them).
+    ClerkKeys clerk{config.clerk, hashing};
+    LoginThrottle login_throttle{config.login_failures_per_account, config.login_failures_per_address,
+                                 config.login_failure_window};
+    RequestRateLimiter request_limiter{config.user_requests_per_minute};
     // Open WebSocket connections, for graceful shutdown and metrics.
     std::atomic<long> open_websockets{0};
 };

@@ -10,7 +10,7 @@
 
 namespace castera {
 
-enum class AuthMethod { none, session, basic };
+enum class AuthMethod { none, session, basic, bearer, token };
 
 struct Authentication {
     std::optional<User> user;
@@ -18,7 +18,12 @@ struct Authentication {
     std::optional<http::Response> failure;  // set when credentials were given but are bad
 };
 
-Task<Authentication> authenticate(const http::Request& req, Loop& loop);
+// `access_token` is a WebSocket's ?access_token= (a Clerk JWT or an API token), used when
+// there is no Authorization header.
+Task<Authentication> authenticate(const http::Request& req, Loop& loop, std::string_view access_token = {});
+
+// What the store keeps of an API token's key.
+std::string api_token_hash(std::string_view key);
 
 // Django's CSRF check for an unsafe request authenticated by session. `form_token` is the
 // csrfmiddlewaretoken field of a form post, if any. Returns the 403 to send, or nothing.

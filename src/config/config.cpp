@@ -85,12 +85,58 @@ void read_security(Config& c) {
     if (auto v = env("CASTERA_SECURE_COOKIES"))
         c.secure_cookies = parse_bool_setting("CASTERA_SECURE_COOKIES", *v);
     if (auto v = env("CASTERA_ALLOWED_ORIGINS")) c.allowed_origins = split_list(*v);
+    if (auto v = env("CASTERA_TRUST_X_FORWARDED_PROTO"))
+        c.trust_forwarded_proto = parse_bool_setting("CASTERA_TRUST_X_FORWARDED_PROTO", *v);
     if (auto v = env("CASTERA_PASSWORD_ITERATIONS"))
         c.password_iterations = static_cast<int>(
             parse_integer_setting("CASTERA_PASSWORD_ITERATIONS", *v, 1000, 10000000));
     if (auto v = env("CASTERA_SESSION_AGE_SECONDS"))
         c.session_age = std::chrono::seconds(
             parse_integer_setting("CASTERA_SESSION_AGE_SECONDS", *v, 60, 31536000));
+}
+
+// The insecure keys Django's startproject writes, and anything too short or too plain to
+// sign with, are refused outside debug mode (as Django's security.W009 check warns).
+void check_secret_key(const Config& c) {
+    if (c.debug) return;
+    const std::string& key = c.secret_key;
+    if (key.empty())
+        throw ConfigError("DJANGO_SECRET_KEY (or CASTERA_SECRET_KEY) must be set when not in debug mode");
+    std::string distinct(key);
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    if (key.starts_with("django-insecure-") || key.size() < 50 || distinct.size() < 5)
+        throw ConfigError("DJANGO_SECRET_KEY is a default or weak key: use at least 50 random characters");
+}
+
+void read_clerk(Config& c) {
+    auto& clerk = c.clerk;
+    if (auto v = env("CLERK_JWT_KEY")) clerk.public_key_pem = *v;
+    if (auto v = env("CLERK_JWKS_FILE")) clerk.jwks_file = *v;
+    if (auto v = env("CLERK_JWKS_URL")) clerk.jwks_url = *v;
+    if (auto v = env("CLERK_ISSUER")) clerk.issuer = *v;
+    if (auto v = env("CLERK_AUTHORIZED_PARTIES")) clerk.authorized_parties = split_list(*v);
+    if (auto v = env("CLERK_LEEWAY_SECONDS"))
+        clerk.leeway = std::chrono::seconds(parse_integer_setting("CLERK_LEEWAY_SECONDS", *v, 0, 600));
+    if (auto v = env("CLERK_EMAIL_CLAIM"); v && !v->empty()) clerk.email_claim = *v;
+    if (auto v = env("CLERK_ROLE_CLAIM")) clerk.role_claim = *v;
+    if (!clerk.jwks_url.empty() && !clerk.jwks_url.starts_with("https://") && !clerk.jwks_url.starts_with("http://"))
+        throw ConfigError("CLERK_JWKS_URL must be an http:// or https:// URL");
+}
+
+void read_throttling(Config& c) {
+    if (auto v = env("CASTERA_LOGIN_FAILURES_PER_ACCOUNT"))
+        c.login_failures_per_account =
+            static_cast<int>(parse_integer_setting("CASTERA_LOGIN_FAILURES_PER_ACCOUNT", *v, 1, 1000000));
+    if (auto v = env("CASTERA_LOGIN_FAILURES_PER_ADDRESS"))
+        c.login_failures_per_address =
+            static_cast<int>(parse_integer_setting("CASTERA_LOGIN_FAILURES_PER_ADDRESS", *v, 1, 1000000));
+    if (auto v = env("CASTERA_LOGIN_FAILURE_WINDOW_SECONDS"))
+        c.login_failure_window =
+            std::chrono::seconds(parse_integer_setting("CASTERA_LOGIN_FAILURE_WINDOW_SECONDS", *v, 1, 86400));
+    if (auto v = env("CASTERA_USER_REQUESTS_PER_MINUTE"))
+        c.user_requests_per_minute =
+            static_cast<int>(parse_integer_setting("CASTERA_USER_REQUESTS_PER_MINUTE", *v, 0, 10000000));
 }
 
 void read_limits(Config& c) {
@@ -123,6 +169,9 @@ Config load_config_from_env() {
     read_storage(c);
     read_security(c);
     read_limits(c);
+    read_clerk(c);
+    read_throttling(c);
+    check_secret_key(c);
     return c;
 }
 

@@ -22,9 +22,29 @@ struct Config {
     bool debug = false;
     bool secure_cookies = true;
     std::vector<std::string> allowed_origins;  // scheme://host[:port], for cookie WS + CORS
+    bool trust_forwarded_proto = false;  // X-Forwarded-Proto: https from a TLS proxy marks a request secure
     int password_iterations = 600000;
     std::chrono::seconds session_age{1209600};      // two weeks, as Django
     std::chrono::seconds credential_cache_ttl{300};  // verified Basic credentials
+
+    // Bearer tokens from Clerk (RS256 JWTs), verified offline. Off unless a key source is set.
+    struct Clerk {
+        std::string public_key_pem;           // CLERK_JWT_KEY
+        std::string jwks_file;                // CLERK_JWKS_FILE
+        std::string jwks_url;                 // CLERK_JWKS_URL (fetched at start, then on unknown kid)
+        std::string issuer;                   // CLERK_ISSUER: required "iss" when set
+        std::vector<std::string> authorized_parties;  // CLERK_AUTHORIZED_PARTIES: allowed "azp"
+        std::chrono::seconds leeway{5};       // CLERK_LEEWAY_SECONDS, for exp/nbf/iat
+        std::string email_claim = "email";    // CLERK_EMAIL_CLAIM
+        std::string role_claim;               // CLERK_ROLE_CLAIM (dotted path); "admin" there -> role admin
+        bool enabled() const { return !public_key_pem.empty() || !jwks_file.empty() || !jwks_url.empty(); }
+    } clerk;
+
+    // Throttling of failed password logins, per account and per client address.
+    int login_failures_per_account = 5;
+    int login_failures_per_address = 50;
+    std::chrono::seconds login_failure_window{300};
+    int user_requests_per_minute = 0;  // general per-user rate limit; 0 = off
 
     // Limits.
     std::size_t max_body_bytes = 1 << 20;

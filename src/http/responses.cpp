@@ -35,4 +35,11 @@ Response json_response(unsigned status, std::string body) {
     return res;
 }
 
+Response throttled_response(long seconds) {
+    Response res = error_response(429, "Request was throttled. Expected available in " + std::to_string(seconds) +
+                                           (seconds == 1 ? " second." : " seconds."));
+    res.add_header("Retry-After", std::to_string(seconds));
+    return res;
+}
+
 }  // namespace castera::http

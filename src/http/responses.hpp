@@ -15,6 +15,9 @@ Response validation_error_response(std::string_view field, std::string_view mess
 // A body that is already JSON.
 Response json_response(unsigned status, std::string body);
 
+// 429 with DRF's throttling text and a Retry-After header.
+Response throttled_response(long seconds);
+
 // DRF's standard texts.
 inline constexpr std::string_view kNotFound = "Not found.";
 inline constexpr std::string_view kNoCredentials = "Authentication credentials were not provided.";

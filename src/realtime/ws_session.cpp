@@ -132,7 +132,10 @@ Task<Admission> admit(const http::Request& req, Loop& loop) {
         out.refusal = http::error_response(404, http::kNotFound);
         co_return out;
     }
-    Authentication auth = co_await authenticate(req, loop);
+    // Browsers cannot set headers on a WebSocket: a token may come as ?access_token=.
+    std::string access_token;
+    http::query_param(req.query, "access_token", access_token);
+    Authentication auth = co_await authenticate(req, loop, access_token);
     if (auth.failure) {
         out.refusal = std::move(auth.failure);
         co_return out;

@@ -93,6 +93,19 @@ struct Signal {
     TimePoint created_at{};
 };
 
+// An API token for scripts and bots. The key itself is shown once, at creation; the store
+// keeps its SHA-256 and a short prefix that lets its owner tell tokens apart.
+struct ApiToken {
+    Id id = 0;
+    Id user_id = 0;
+    std::string name;
+    std::string key_hash;
+    std::string prefix;
+    TimePoint created_at{};
+    std::optional<TimePoint> expires_at;
+    std::optional<TimePoint> last_used_at;
+};
+
 // A login session. The store keeps only a hash of the cookie value.
 struct Session {
     std::string key_hash;

@@ -89,6 +89,13 @@ public:
     virtual Task<void> delete_session(std::string key_hash) = 0;
     virtual Task<void> delete_user_sessions(Id user) = 0;
 
+    // API tokens (castera_api_token), newest first in listings.
+    virtual Task<ApiToken> create_api_token(ApiToken token) = 0;  // id and created_at set here
+    virtual Task<std::vector<ApiToken>> list_api_tokens(Id user) = 0;
+    virtual Task<std::optional<ApiToken>> find_api_token(std::string key_hash) = 0;
+    virtual Task<bool> delete_api_token(Id user, Id token) = 0;  // only the owner's token
+    virtual Task<void> touch_api_token(Id token, TimePoint when) = 0;
+
     // Meetings.
     virtual Task<std::optional<Meeting>> find_meeting(Id id) = 0;
     virtual Task<std::optional<Meeting>> find_meeting_by_room(std::string room_id) = 0;

@@ -76,7 +76,21 @@ CREATE TABLE IF NOT EXISTS "castera_session" (
 CREATE INDEX IF NOT EXISTS "castera_session_user_id" ON "castera_session" ("user_id");
 )sql";
 
-constexpr int kCurrentVersion = 1;
+// Version 2: API tokens, stored as SHA-256 hashes of their keys.
+constexpr const char* kVersion2 = R"sql(
+CREATE TABLE IF NOT EXISTS "castera_api_token" (
+  "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+  "user_id" bigint NOT NULL REFERENCES "users_user" ("id") ON DELETE CASCADE,
+  "name" varchar(100) NOT NULL,
+  "key_hash" char(64) NOT NULL UNIQUE,
+  "prefix" varchar(16) NOT NULL,
+  "created_at" datetime NOT NULL,
+  "expires_at" datetime NULL,
+  "last_used_at" datetime NULL);
+CREATE INDEX IF NOT EXISTS "castera_api_token_user_id" ON "castera_api_token" ("user_id");
+)sql";
+
+constexpr int kCurrentVersion = 2;
 
 int stored_version(Connection& connection) {
     connection.execute("CREATE TABLE IF NOT EXISTS castera_schema_version (version integer NOT NULL)");
@@ -93,6 +107,7 @@ void migrate(Connection& connection) {
         throw std::runtime_error("the database has schema version " + std::to_string(version) +
                                  ", newer than this castera (" + std::to_string(kCurrentVersion) + ")");
     if (version < 1) connection.execute(kVersion1);
+    if (version < 2) connection.execute(kVersion2);
     if (version < kCurrentVersion)
         connection.prepare("INSERT INTO castera_schema_version (version) VALUES (?1)").bind(1, std::int64_t{kCurrentVersion}).run();
     transaction.commit();

@@ -287,6 +287,76 @@ Task<void> SqliteStore::delete_user_sessions(Id user) {
     co_return;
 }
 
+// ---- API tokens
+
+namespace {
+
+constexpr std::string_view kTokenSelect =
+    "SELECT id, user_id, name, key_hash, prefix, created_at, expires_at, last_used_at FROM castera_api_token ";
+
+std::optional<TimePoint> read_optional_time(const Statement& row, int column) {
+    if (row.column_is_null(column)) return std::nullopt;
+    return read_time(row, column);
+}
+
+std::optional<std::string> optional_db_time(const std::optional<TimePoint>& t) {
+    return t ? std::optional(format_db(*t)) : std::nullopt;
+}
+
+ApiToken read_token(const Statement& row) {
+    return ApiToken{.id = row.column_int(0),
+                    .user_id = row.column_int(1),
+                    .name = row.column_text(2),
+                    .key_hash = row.column_text(3),
+                    .prefix = row.column_text(4),
+                    .created_at = read_time(row, 5),
+                    .expires_at = read_optional_time(row, 6),
+                    .last_used_at = read_optional_time(row, 7)};
+}
+
+}  // namespace
+
+Task<ApiToken> SqliteStore::create_api_token(ApiToken token) {
+    token.created_at = now_utc();
+    db_->prepare(
+           "INSERT INTO castera_api_token (user_id, name, key_hash, prefix, created_at, expires_at) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .bind(1, token.user_id)
+        .bind(2, token.name)
+        .bind(3, token.key_hash)
+        .bind(4, token.prefix)
+        .bind(5, format_db(token.created_at))
+        .bind(6, optional_db_time(token.expires_at))
+        .run();
+    token.id = db_->last_insert_id();
+    co_return token;
+}
+
+Task<std::vector<ApiToken>> SqliteStore::list_api_tokens(Id user) {
+    std::vector<ApiToken> tokens;
+    Statement rows = db_->prepare(std::string(kTokenSelect) + "WHERE user_id = ?1 ORDER BY created_at DESC, id DESC");
+    rows.bind(1, user);
+    while (rows.step()) tokens.push_back(read_token(rows));
+    co_return tokens;
+}
+
+Task<std::optional<ApiToken>> SqliteStore::find_api_token(std::string key_hash) {
+    Statement row = db_->prepare(std::string(kTokenSelect) + "WHERE key_hash = ?1");
+    row.bind(1, key_hash);
+    if (!row.step()) co_return std::nullopt;
+    co_return read_token(row);
+}
+
+Task<bool> SqliteStore::delete_api_token(Id user, Id token) {
+    db_->prepare("DELETE FROM castera_api_token WHERE id = ?1 AND user_id = ?2").bind(1, token).bind(2, user).run();
+    co_return db_->changes() > 0;
+}
+
+Task<void> SqliteStore::touch_api_token(Id token, TimePoint when) {
+    db_->prepare("UPDATE castera_api_token SET last_used_at = ?2 WHERE id = ?1").bind(1, token).bind(2, format_db(when)).run();
+    co_return;
+}
+
 // ---- meetings
 
 std::optional<Meeting> SqliteStore::meeting_by_id(Id id) {

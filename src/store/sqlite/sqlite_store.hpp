@@ -30,6 +30,12 @@ public:
     Task<void> delete_session(std::string key_hash) override;
     Task<void> delete_user_sessions(Id user) override;
 
+    Task<ApiToken> create_api_token(ApiToken token) override;
+    Task<std::vector<ApiToken>> list_api_tokens(Id user) override;
+    Task<std::optional<ApiToken>> find_api_token(std::string key_hash) override;
+    Task<bool> delete_api_token(Id user, Id token) override;
+    Task<void> touch_api_token(Id token, TimePoint when) override;
+
     Task<std::optional<Meeting>> find_meeting(Id id) override;
     Task<std::optional<Meeting>> find_meeting_by_room(std::string room_id) override;
     Task<Page<Meeting>> list_meetings(MeetingQuery query) override;
