@@ -12,7 +12,8 @@
 namespace castera {
 namespace {
 
-constexpr std::chrono::seconds kMinimumRefreshInterval{30};
+// Unknown kids cannot make castera fetch more often than this (an attacker may send many).
+constexpr std::chrono::seconds kMinimumRefreshInterval{5};
 
 std::int64_t steady_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -69,7 +70,9 @@ ClerkKeys::ClerkKeys(const Config::Clerk& config, boost::asio::thread_pool& pool
         if (!keys) throw ConfigError("CLERK_JWKS_FILE " + config_.jwks_file + " is not a JWKS document");
         jwks_ = std::move(*keys);
     }
-    if (!config_.jwks_url.empty()) schedule_refresh();
+    if (!config_.jwks_url.empty()) {
+        boost::asio::post(pool_, [this] { reload(); });  // at start, without blocking it
+    }
 }
 
 jwt::Policy ClerkKeys::policy() const {

@@ -24,7 +24,7 @@ public:
     ClerkKeys(const Config::Clerk& config, boost::asio::thread_pool& pool);
 
     bool enabled() const { return config_.enabled(); }
-    // The key for a token's kid; on a miss, asks for a refresh (at most every 30 s).
+    // The key for a token's kid; on a miss, asks for a refresh (at most every 5 s).
     std::optional<jwt::PublicKey> find(const std::string& kid);
     jwt::Policy policy() const;
     // True once some key is known (for /readyz).
