@@ -5,6 +5,7 @@
 #include "api/fields.hpp"
 #include "api/handlers.hpp"
 #include "api/serializers.hpp"
+#include "realtime/frames.hpp"
 #include "http/body.hpp"
 #include "util/random.hpp"
 #include "util/time.hpp"
@@ -46,6 +47,7 @@ Task<http::Response> update_meeting(RequestContext& ctx, Mode mode) {
     if (!errors.empty()) co_return errors.response();
     auto updated = co_await ctx.store().update_meeting(meeting->id, std::move(changes));
     if (!updated) co_return not_found();
+    if (updated->status != meeting->status) publish_meeting_status(ctx.app(), updated->id, updated->status);
     co_return object_response(200, *updated, write_meeting);
 }
 
@@ -109,6 +111,7 @@ Task<http::Response> delete_meeting(RequestContext& ctx) {
     if (!meeting) co_return not_found();
     if (!may_manage(ctx.caller(), *meeting)) co_return forbidden();
     co_await ctx.store().delete_meeting(meeting->id);
+    ctx.app().rooms.close_room(meeting->id, kCloseMeetingDeleted, "the meeting was deleted");
     http::Response res;
     res.status = 204;
     co_return res;
@@ -128,6 +131,7 @@ Task<http::Response> set_meeting_status(RequestContext& ctx) {
     std::string value(status->get_string());
     MeetingChanges changes{.status = value};
     co_await ctx.store().update_meeting(meeting->id, std::move(changes));
+    publish_meeting_status(ctx.app(), meeting->id, value);
     co_return message_response("Status set to " + value);
 }
 

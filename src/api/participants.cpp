@@ -2,6 +2,7 @@
 #include "api/common.hpp"
 #include "api/handlers.hpp"
 #include "api/serializers.hpp"
+#include "realtime/frames.hpp"
 
 namespace castera::api {
 namespace {
@@ -10,7 +11,8 @@ namespace {
 Task<http::Response> set_own_flag(RequestContext& ctx, ParticipantFlag flag, bool value, std::string_view message) {
     auto meeting = co_await find_path_meeting(ctx);
     if (!meeting) co_return not_found();
-    co_await ctx.store().set_participant_flag(meeting->id, ctx.caller().id, flag, value);
+    ParticipantState state = co_await ctx.store().set_participant_flag(meeting->id, ctx.caller().id, flag, value);
+    publish_participant_state(ctx.app(), state);
     co_return message_response(message);
 }
 

@@ -149,6 +149,19 @@ void read_limits(Config& c) {
     if (auto v = env("CASTERA_WS_MAX_FRAME_BYTES"))
         c.ws_max_frame_bytes = static_cast<std::size_t>(
             parse_integer_setting("CASTERA_WS_MAX_FRAME_BYTES", *v, 128, 16 << 20));
+    if (auto v = env("CASTERA_WS_MESSAGES_PER_SECOND"))
+        c.ws_messages_per_second =
+            static_cast<double>(parse_integer_setting("CASTERA_WS_MESSAGES_PER_SECOND", *v, 1, 1000000));
+    if (auto v = env("CASTERA_WS_MESSAGE_BURST"))
+        c.ws_message_burst = static_cast<int>(parse_integer_setting("CASTERA_WS_MESSAGE_BURST", *v, 1, 1000000));
+    if (auto v = env("CASTERA_WS_IDLE_SECONDS"))
+        c.ws_idle_timeout = std::chrono::seconds(parse_integer_setting("CASTERA_WS_IDLE_SECONDS", *v, 2, 86400));
+    if (auto v = env("CASTERA_WS_MAX_CONNECTIONS_PER_USER"))
+        c.ws_max_connections_per_user =
+            static_cast<int>(parse_integer_setting("CASTERA_WS_MAX_CONNECTIONS_PER_USER", *v, 1, 1000000));
+    if (auto v = env("CASTERA_WS_MAX_CONNECTIONS_PER_ROOM"))
+        c.ws_max_connections_per_room =
+            static_cast<int>(parse_integer_setting("CASTERA_WS_MAX_CONNECTIONS_PER_ROOM", *v, 1, 10000000));
     if (auto v = env("CASTERA_WS_MAX_QUEUED_FRAMES"))
         c.ws_max_queued_frames = static_cast<std::size_t>(
             parse_integer_setting("CASTERA_WS_MAX_QUEUED_FRAMES", *v, 1, 1 << 20));

@@ -52,6 +52,11 @@ struct Config {
     std::chrono::seconds keep_alive_timeout{60};
     std::size_t ws_max_frame_bytes = 64 << 10;
     std::size_t ws_max_queued_frames = 256;  // per connection, before a slow reader is dropped
+    double ws_messages_per_second = 20;      // per connection, sustained
+    int ws_message_burst = 60;               // per connection, short bursts above the rate
+    std::chrono::seconds ws_idle_timeout{60};  // pinged at half of it, dropped at all of it
+    int ws_max_connections_per_user = 50;    // in this process
+    int ws_max_connections_per_room = 1000;  // in this process
 };
 
 // Thrown for bad configuration; the message is the one line shown to the operator.

@@ -152,7 +152,7 @@ Task<void> stop_on_signal(asio::signal_set& signals, tcp::acceptor& acceptor, Ap
     if (ec) co_return;
     g_stopping = true;
     acceptor.close(ec);
-    app.rooms.close_all();
+    app.rooms.close_all(1001, "server shutting down");
     asio::steady_timer timer{signals.get_executor()};
     for (int waited = 0; g_in_flight + app.open_websockets > 0 && waited < 100; ++waited) {
         timer.expires_after(std::chrono::milliseconds(50));

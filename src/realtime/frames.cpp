@@ -1,33 +1,178 @@
 #include "realtime/frames.hpp"
 
+#include <algorithm>
+
 #include "app/app.hpp"
 #include "util/json_writer.hpp"
+#include "util/time.hpp"
 
 namespace castera {
+namespace {
 
-Frame chat_frame(std::string_view content, std::string_view sender_email) {
+// Builds one frame with a JsonWriter.
+template <typename Write>
+Frame make_frame(Write write) {
     auto out = std::make_shared<std::string>();
-    out->reserve(content.size() + sender_email.size() + 32);
     JsonWriter w(*out);
-    w.begin_object();
-    w.field("message", content);
-    w.field("sender", sender_email);
-    w.end_object();
+    write(w);
     return out;
 }
 
-Frame presence_frame(std::string_view what, std::string_view user_email) {
-    auto out = std::make_shared<std::string>();
-    JsonWriter w(*out);
+void write_flags(JsonWriter& w, const ParticipantState& s) {
     w.begin_object();
-    w.field("presence", what);
-    w.field("user", user_email);
+    w.field("audio_muted", s.audio_muted);
+    w.field("video_stopped", s.video_stopped);
+    w.field("in_call", s.in_call);
+    w.field("raised_hand", s.raised_hand);
+    w.field("screen_sharing", s.screen_sharing);
     w.end_object();
-    return out;
 }
 
-void publish_message(App& app, const Message& message) {
-    app.rooms.broadcast(message.meeting_id, chat_frame(message.content, message.user_email));
+}  // namespace
+
+RoomEvent chat_event(const Message& m) {
+    Frame compat = make_frame([&](JsonWriter& w) {
+        w.begin_object();
+        w.field("message", m.content);
+        w.field("sender", m.user_email);
+        w.end_object();
+    });
+    Frame typed = make_frame([&](JsonWriter& w) {
+        w.begin_object();
+        w.field("type", "chat");
+        w.field("id", m.id);
+        w.field("meeting", m.meeting_id);
+        w.field("user", m.user_id);
+        w.field("user_email", m.user_email);
+        w.field("content", m.content);
+        w.field("timestamp", format_iso8601(m.timestamp));
+        w.end_object();
+    });
+    return {std::move(compat), std::move(typed)};
+}
+
+RoomEvent presence_event(std::string_view what, const RoomMember& who) {
+    Frame compat = make_frame([&](JsonWriter& w) {
+        w.begin_object();
+        w.field("presence", what);
+        w.field("user", who.email);
+        w.end_object();
+    });
+    Frame typed = make_frame([&](JsonWriter& w) {
+        w.begin_object();
+        w.field("type", "presence");
+        w.field("event", what);
+        w.field("peer_id", who.peer_id);
+        w.field("user", who.user_id);
+        w.field("user_email", who.email);
+        w.end_object();
+    });
+    return {std::move(compat), std::move(typed)};
+}
+
+RoomEvent participant_state_event(const ParticipantState& s) {
+    return {nullptr, make_frame([&](JsonWriter& w) {
+                w.begin_object();
+                w.field("type", "participant_state");
+                w.field("meeting", s.meeting_id);
+                w.field("user", s.user_id);
+                w.field("user_email", s.user_email);
+                w.key("state");
+                write_flags(w, s);
+                w.end_object();
+            })};
+}
+
+RoomEvent meeting_status_event(Id meeting, std::string_view status) {
+    return {nullptr, make_frame([&](JsonWriter& w) {
+                w.begin_object();
+                w.field("type", "meeting_status");
+                w.field("meeting", meeting);
+                w.field("status", status);
+                w.end_object();
+            })};
+}
+
+Frame welcome_frame(const RoomMember& self, const Meeting& meeting, const std::vector<std::shared_ptr<RoomMember>>& peers,
+                    const std::vector<ParticipantState>& states) {
+    return make_frame([&](JsonWriter& w) {
+        w.begin_object();
+        w.field("type", "welcome");
+        w.field("protocol", "castera.v2");
+        w.field("peer_id", self.peer_id);
+        w.field("user", self.user_id);
+        w.field("user_email", self.email);
+        w.key("meeting");
+        w.begin_object();
+        w.field("id", meeting.id);
+        w.field("room_id", meeting.room_id);
+        w.field("title", meeting.title);
+        w.field("status", meeting.status);
+        w.field("owner", meeting.user_id);
+        w.end_object();
+        w.key("participants");
+        w.begin_array();
+        for (const auto& peer : peers) {
+            w.begin_object();
+            w.field("peer_id", peer->peer_id);
+            w.field("user", peer->user_id);
+            w.field("user_email", peer->email);
+            w.key("state");
+            auto state = std::find_if(states.begin(), states.end(),
+                                      [&](const ParticipantState& s) { return s.user_id == peer->user_id; });
+            if (state != states.end()) write_flags(w, *state);
+            else write_flags(w, ParticipantState{});
+            w.end_object();
+        }
+        w.end_array();
+        w.end_object();
+    });
+}
+
+Frame signal_frame(const RoomMember& from, std::string_view signal_type, std::string_view data_json) {
+    return make_frame([&](JsonWriter& w) {
+        w.begin_object();
+        w.field("type", "signal");
+        w.field("from", from.peer_id);
+        w.field("from_user", from.email);
+        w.field("signal_type", signal_type);
+        w.key("data");
+        w.raw(data_json);
+        w.end_object();
+    });
+}
+
+Frame error_frame(std::string_view code, std::string_view message) {
+    return make_frame([&](JsonWriter& w) {
+        w.begin_object();
+        w.field("type", "error");
+        w.field("code", code);
+        w.field("message", message);
+        w.end_object();
+    });
+}
+
+Frame pong_frame(std::string_view id_json) {
+    return make_frame([&](JsonWriter& w) {
+        w.begin_object();
+        w.field("type", "pong");
+        if (!id_json.empty()) {
+            w.key("id");
+            w.raw(id_json);
+        }
+        w.end_object();
+    });
+}
+
+void publish_message(App& app, const Message& message) { app.rooms.broadcast(message.meeting_id, chat_event(message)); }
+
+void publish_participant_state(App& app, const ParticipantState& state) {
+    app.rooms.broadcast(state.meeting_id, participant_state_event(state));
+}
+
+void publish_meeting_status(App& app, Id meeting, std::string_view status) {
+    app.rooms.broadcast(meeting, meeting_status_event(meeting, status));
+    if (status == "ended") app.rooms.close_room(meeting, kCloseMeetingEnded, "the meeting has ended");
 }
 
 }  // namespace castera

@@ -1,7 +1,11 @@
-// The frames of the compatible protocol (the old server's), encoded once per event.
+// Every frame castera sends on a meeting's WebSocket, in both protocols (docs/PROTOCOL.md),
+// and the publishers that push REST-side changes into the rooms.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string_view>
+#include <vector>
 
 #include "realtime/room_hub.hpp"
 #include "store/models.hpp"
@@ -10,13 +14,33 @@ namespace castera {
 
 struct App;
 
-// {"message": "...", "sender": "<email>"}
-Frame chat_frame(std::string_view content, std::string_view sender_email);
-// {"presence": "joined"|"left", "user": "<email>"}
-Frame presence_frame(std::string_view what, std::string_view user_email);
+// Close codes beyond RFC 6455's (see docs/PROTOCOL.md).
+inline constexpr std::uint16_t kCloseMeetingEnded = 4000;    // the owner ended the meeting
+inline constexpr std::uint16_t kCloseMeetingDeleted = 4004;  // the meeting no longer exists
+inline constexpr std::uint16_t kCloseTooManyConnections = 4008;  // a room or user limit
 
-// Delivers a stored message to everyone in its room (REST and WebSocket share one
-// conversation).
+// Chat, compatible: {"message","sender"}; typed: {"type":"chat","id","meeting","user","user_email","content","timestamp"}.
+RoomEvent chat_event(const Message& message);
+// Presence: {"presence":"joined"|"left","user"} / {"type":"presence","event","peer_id","user","user_email"}.
+RoomEvent presence_event(std::string_view what, const RoomMember& who);
+// A participant's state (typed only).
+RoomEvent participant_state_event(const ParticipantState& state);
+// The meeting's status (typed only).
+RoomEvent meeting_status_event(Id meeting, std::string_view status);
+
+// To one connection, typed only.
+Frame welcome_frame(const RoomMember& self, const Meeting& meeting, const std::vector<std::shared_ptr<RoomMember>>& peers,
+                    const std::vector<ParticipantState>& states);
+Frame signal_frame(const RoomMember& from, std::string_view signal_type, std::string_view data_json);
+Frame error_frame(std::string_view code, std::string_view message);
+// `id_json` is the ping's "id", already JSON, echoed as sent.
+Frame pong_frame(std::string_view id_json);
+
+// Pushes into the meeting's room: a stored message (REST and WebSocket share one
+// conversation), a changed participant state, a new status (an ended meeting's connections are
+// then closed with kCloseMeetingEnded).
 void publish_message(App& app, const Message& message);
+void publish_participant_state(App& app, const ParticipantState& state);
+void publish_meeting_status(App& app, Id meeting, std::string_view status);
 
 }  // namespace castera

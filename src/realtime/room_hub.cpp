@@ -4,24 +4,47 @@
 
 namespace castera {
 
-void RoomHub::join(Id meeting, const std::shared_ptr<RoomMember>& member) {
+RoomHub::Admission RoomHub::fits(Id meeting, Id user, int max_per_room, int max_per_user) {
+    auto room = rooms_.find(meeting);
+    if (room != rooms_.end() && static_cast<int>(room->second.size()) >= max_per_room) return Admission::room_full;
+    auto count = per_user_.find(user);
+    if (count != per_user_.end() && count->second >= max_per_user) return Admission::too_many_for_user;
+    return Admission::allowed;
+}
+
+RoomHub::Admission RoomHub::check(Id meeting, Id user, int max_per_room, int max_per_user) {
     std::lock_guard lock(mutex_);
+    return fits(meeting, user, max_per_room, max_per_user);
+}
+
+RoomHub::Admission RoomHub::join(Id meeting, const std::shared_ptr<RoomMember>& member, int max_per_room,
+                                 int max_per_user) {
+    std::lock_guard lock(mutex_);
+    Admission verdict = fits(meeting, member->user_id, max_per_room, max_per_user);
+    if (verdict != Admission::allowed) return verdict;
     rooms_[meeting].push_back(member);
+    ++per_user_[member->user_id];
+    return verdict;
 }
 
 void RoomHub::leave(Id meeting, const RoomMember* member) {
     std::lock_guard lock(mutex_);
     auto it = rooms_.find(meeting);
     if (it == rooms_.end()) return;
+    auto before = it->second.size();
     std::erase_if(it->second, [&](const std::weak_ptr<RoomMember>& weak) {
         auto strong = weak.lock();
         return !strong || strong.get() == member;
     });
+    if (it->second.size() != before) {
+        if (auto count = per_user_.find(member->user_id); count != per_user_.end() && --count->second <= 0)
+            per_user_.erase(count);
+    }
     if (it->second.empty()) rooms_.erase(it);
 }
 
 // Copies the live members under the lock, so that delivery happens without holding it.
-std::vector<std::shared_ptr<RoomMember>> RoomHub::members_of(Id meeting) {
+std::vector<std::shared_ptr<RoomMember>> RoomHub::members(Id meeting) {
     std::vector<std::shared_ptr<RoomMember>> out;
     std::lock_guard lock(mutex_);
     auto it = rooms_.find(meeting);
@@ -32,12 +55,28 @@ std::vector<std::shared_ptr<RoomMember>> RoomHub::members_of(Id meeting) {
     return out;
 }
 
-void RoomHub::broadcast(Id meeting, const Frame& frame, const RoomMember* except) {
-    for (auto& member : members_of(meeting))
-        if (member.get() != except) member->deliver(frame);
+void RoomHub::broadcast(Id meeting, const RoomEvent& event, const RoomMember* except) {
+    for (auto& member : members(meeting)) {
+        if (member.get() == except) continue;
+        const Frame& frame = member->typed ? event.typed : event.compat;
+        if (frame) member->deliver(frame);
+    }
 }
 
-void RoomHub::close_all() {
+bool RoomHub::send_to_peer(Id meeting, std::string_view peer_id, const Frame& frame) {
+    for (auto& member : members(meeting))
+        if (member->peer_id == peer_id) {
+            member->deliver(frame);
+            return true;
+        }
+    return false;
+}
+
+void RoomHub::close_room(Id meeting, std::uint16_t code, const std::string& reason) {
+    for (auto& member : members(meeting)) member->close_after_queue(code, reason);
+}
+
+void RoomHub::close_all(std::uint16_t code, const std::string& reason) {
     std::vector<std::shared_ptr<RoomMember>> everyone;
     {
         std::lock_guard lock(mutex_);
@@ -45,9 +84,14 @@ void RoomHub::close_all() {
             for (auto& weak : members)
                 if (auto strong = weak.lock()) everyone.push_back(std::move(strong));
     }
-    for (auto& member : everyone) member->close_going_away();
+    for (auto& member : everyone) member->close_after_queue(code, reason);
 }
 
-std::size_t RoomHub::member_count(Id meeting) { return members_of(meeting).size(); }
+std::size_t RoomHub::member_count(Id meeting) { return members(meeting).size(); }
+
+std::size_t RoomHub::room_count() {
+    std::lock_guard lock(mutex_);
+    return rooms_.size();
+}
 
 }  // namespace castera

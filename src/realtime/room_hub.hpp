@@ -1,7 +1,9 @@
 // Who is connected to which meeting room, in this process. Delivery is thread-safe: a member
-// receives frames on its own event loop. A frame is encoded once and shared by all receivers.
+// receives frames on its own event loop. A frame is encoded once per protocol and shared by
+// all receivers.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -14,31 +16,58 @@ namespace castera {
 
 using Frame = std::shared_ptr<const std::string>;
 
+// One event in both protocols: the compatible frame (the old server's; null when the event
+// has none) and the typed castera.v2 frame.
+struct RoomEvent {
+    Frame compat;
+    Frame typed;
+};
+
 // A connection as the hub sees it.
 class RoomMember {
 public:
+    RoomMember(std::string peer_id, Id user_id, std::string email, bool typed)
+        : peer_id(std::move(peer_id)), user_id(user_id), email(std::move(email)), typed(typed) {}
     virtual ~RoomMember() = default;
     // Queues a frame for sending; callable from any thread.
     virtual void deliver(Frame frame) = 0;
-    // Closes the connection with 1001 (going away); callable from any thread.
-    virtual void close_going_away() = 0;
+    // Sends what is queued, then closes with `code`; callable from any thread.
+    virtual void close_after_queue(std::uint16_t code, std::string reason) = 0;
+
+    const std::string peer_id;
+    const Id user_id;
+    const std::string email;
+    const bool typed;  // speaks castera.v2
 };
 
 class RoomHub {
 public:
-    void join(Id meeting, const std::shared_ptr<RoomMember>& member);
+    enum class Admission { allowed, room_full, too_many_for_user };
+
+    // Whether one more connection of `user` fits the limits (checked before the upgrade).
+    Admission check(Id meeting, Id user, int max_per_room, int max_per_user);
+    // Adds the member, unless the limits are reached meanwhile.
+    Admission join(Id meeting, const std::shared_ptr<RoomMember>& member, int max_per_room, int max_per_user);
     void leave(Id meeting, const RoomMember* member);
-    // Sends `frame` to every member of the room except `except` (which may be null).
-    void broadcast(Id meeting, const Frame& frame, const RoomMember* except = nullptr);
+
+    // Sends the event to every member of the room but `except`, each in its protocol.
+    void broadcast(Id meeting, const RoomEvent& event, const RoomMember* except = nullptr);
+    // Sends a frame to one peer of the room; false when it is not there.
+    bool send_to_peer(Id meeting, std::string_view peer_id, const Frame& frame);
+    std::vector<std::shared_ptr<RoomMember>> members(Id meeting);
+    // Closes every connection of a room after what is queued for it (an ended meeting).
+    void close_room(Id meeting, std::uint16_t code, const std::string& reason);
     // Asks every connection in every room to close (graceful shutdown).
-    void close_all();
+    void close_all(std::uint16_t code, const std::string& reason);
     std::size_t member_count(Id meeting);
+    std::size_t room_count();
 
 private:
-    std::vector<std::shared_ptr<RoomMember>> members_of(Id meeting);
+    Admission fits(Id meeting, Id user, int max_per_room, int max_per_user);
 
     std::mutex mutex_;
     std::unordered_map<Id, std::vector<std::weak_ptr<RoomMember>>> rooms_;
+    std::unordered_map<Id, int> per_user_;
 };
 
 }  // namespace castera

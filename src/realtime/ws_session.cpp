@@ -8,8 +8,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <deque>
 
 #include "auth/authenticate.hpp"
@@ -28,17 +30,26 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 using WebSocket = websocket::stream<beast::tcp_stream>;
 
-// Close codes of the compatible protocol (see docs/PROTOCOL.md).
-constexpr std::uint16_t kCloseInvalidJson = 1007;   // the frame is not JSON text
-constexpr std::uint16_t kCloseUnsupported = 1003;   // JSON, but not {"message": "..."}
-constexpr std::uint16_t kCloseTooSlow = 1008;       // the outbound queue overflowed
+// Close codes (see docs/PROTOCOL.md).
+constexpr std::uint16_t kCloseInvalidJson = 1007;   // compatible protocol: the frame is not JSON
+constexpr std::uint16_t kCloseUnsupported = 1003;   // compatible protocol: not {"message": "..."}
+constexpr std::uint16_t kClosePolicy = 1008;        // outbound queue overflow, or rate limit (compatible)
+
+constexpr std::string_view kTypedProtocol = "castera.v2";
 
 // One accepted WebSocket: a reader (this coroutine's caller) and a writer coroutine that
 // drains a bounded queue, so that a slow reader never holds up the room.
 class Connection : public RoomMember, public std::enable_shared_from_this<Connection> {
 public:
-    Connection(WebSocket ws, std::size_t max_queue)
-        : ws_(std::move(ws)), wake_(ws_.get_executor()), max_queue_(max_queue) {}
+    Connection(WebSocket ws, const User& user, bool typed, const Config& config)
+        : RoomMember("p_" + random_token(12), user.id, user.email, typed),
+          ws_(std::move(ws)),
+          wake_(ws_.get_executor()),
+          max_queue_(config.ws_max_queued_frames),
+          rate_(config.ws_messages_per_second),
+          burst_(config.ws_message_burst),
+          tokens_(config.ws_message_burst),
+          refilled_(std::chrono::steady_clock::now()) {}
 
     WebSocket& socket() { return ws_; }
 
@@ -48,9 +59,9 @@ public:
         });
     }
 
-    void close_going_away() override {
-        asio::post(ws_.get_executor(), [self = shared_from_this()] {
-            self->request_close(websocket::close_code::going_away, "server shutting down");
+    void close_after_queue(std::uint16_t code, std::string reason) override {
+        asio::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+            self->close(code, std::move(reason), true);
         });
     }
 
@@ -58,29 +69,40 @@ public:
     void enqueue(Frame frame) {
         if (closing_) return;
         if (queue_.size() >= max_queue_) {
-            request_close(kCloseTooSlow, "outbound queue overflow: reading too slowly");
+            close(kClosePolicy, "outbound queue overflow: reading too slowly", false);
             return;
         }
         queue_.push_back(std::move(frame));
         wake_.cancel();
     }
 
-    // Must run on the connection's loop. The writer sends the close once the queue is done.
-    void request_close(std::uint16_t code, std::string reason) {
+    // Must run on the connection's loop. The writer sends the close after the queue when
+    // `drain`, at once otherwise.
+    void close(std::uint16_t code, std::string reason, bool drain) {
         if (closing_) return;
         closing_ = true;
         close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
-        queue_.clear();
+        if (!drain) queue_.clear();
         wake_.cancel();
     }
 
     bool closing() const { return closing_; }
 
+    // A token bucket: `rate` frames a second on average, `burst` at once.
+    bool take_message_token() {
+        auto now = std::chrono::steady_clock::now();
+        tokens_ = std::min(burst_, tokens_ + std::chrono::duration<double>(now - refilled_).count() * rate_);
+        refilled_ = now;
+        if (tokens_ < 1.0) return false;
+        tokens_ -= 1.0;
+        return true;
+    }
+
     // Sends queued frames in order, then the close frame when one was requested.
     Task<void> write_loop() {
         auto self = shared_from_this();
         while (true) {
-            while (!queue_.empty() && !closing_) {
+            while (!queue_.empty()) {
                 Frame frame = queue_.front();
                 auto [ec, n] = co_await ws_.async_write(asio::buffer(*frame), use_tuple);
                 if (ec) co_return;
@@ -107,6 +129,10 @@ private:
     bool closing_ = false;
     bool stopped_ = false;
     websocket::close_reason close_reason_;
+    double rate_;
+    double burst_;
+    double tokens_;
+    std::chrono::steady_clock::time_point refilled_;
 };
 
 // The room id from "/ws/meetings/<room_id>/" (the trailing slash optional).
@@ -158,6 +184,12 @@ Task<Admission> admit(const http::Request& req, Loop& loop) {
         out.refusal = http::error_response(403, "This meeting has ended.");
         co_return out;
     }
+    const Config& config = loop.app.config;
+    if (loop.app.rooms.check(meeting->id, auth.user->id, config.ws_max_connections_per_room,
+                             config.ws_max_connections_per_user) != RoomHub::Admission::allowed) {
+        out.refusal = http::error_response(429, "Too many connections to this room or by this user.");
+        co_return out;
+    }
     out.user = std::move(auth.user);
     out.meeting = std::move(meeting);
     co_return out;
@@ -182,30 +214,200 @@ std::optional<std::string> read_chat_text(std::string_view text, std::uint16_t& 
 
 bool is_blank(std::string_view s) { return s.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos; }
 
-// Reads frames until the connection ends; each chat message is stored, then sent to the room.
-Task<void> read_loop(Connection& conn, const User& user, const Meeting& meeting, Loop& loop) {
+// Everything one connection's frames need.
+struct Session {
+    Connection& conn;
+    const User& user;
+    const Meeting& meeting;
+    Loop& loop;
+};
+
+Task<void> store_and_publish_chat(Session& s, std::string content) {
+    Message stored = co_await s.loop.store->create_message(s.meeting.id, s.user.id, std::move(content));
+    publish_message(s.loop.app, stored);
+}
+
+// The old server's protocol: {"message": "..."} in; anything else closes the connection.
+Task<void> handle_compat_frame(Session& s, std::string_view text) {
+    std::uint16_t close_code = 0;
+    auto content = read_chat_text(text, close_code);
+    if (!content) {
+        s.conn.close(close_code, close_code == kCloseInvalidJson ? "invalid JSON" : "expected {\"message\": \"...\"}",
+                     false);
+        co_return;
+    }
+    if (is_blank(*content)) co_return;
+    co_await store_and_publish_chat(s, std::move(*content));
+}
+
+void send_error(Session& s, std::string_view code, std::string_view message) {
+    s.conn.enqueue(error_frame(code, message));
+}
+
+const boost::json::value* member(const boost::json::object& o, std::string_view name) { return o.if_contains(name); }
+
+Task<void> handle_typed_chat(Session& s, const boost::json::object& frame) {
+    const auto* content = member(frame, "content");
+    if (!content) content = member(frame, "message");
+    if (!content || !content->is_string() || is_blank(content->get_string())) {
+        send_error(s, "invalid_chat", "a chat frame needs a non-blank \"content\" string");
+        co_return;
+    }
+    co_await store_and_publish_chat(s, std::string(content->get_string()));
+}
+
+// The payload a signal of this type must carry: an SDP for offers and answers, a candidate
+// (a string, empty or null at the end of candidates) for ICE.
+bool signal_data_is_valid(std::string_view type, const boost::json::object& data) {
+    if (type == "offer" || type == "answer") {
+        const auto* sdp = member(data, "sdp");
+        return sdp && sdp->is_string() && !sdp->get_string().empty();
+    }
+    const auto* candidate = member(data, "candidate");
+    return candidate && (candidate->is_string() || candidate->is_null());
+}
+
+Task<void> handle_signal(Session& s, const boost::json::object& frame) {
+    const auto* to = member(frame, "to");
+    const auto* type = member(frame, "signal_type");
+    const auto* data = member(frame, "data");
+    if (!type || !type->is_string() ||
+        (type->get_string() != "offer" && type->get_string() != "answer" && type->get_string() != "ice")) {
+        send_error(s, "invalid_signal", "\"signal_type\" must be offer, answer or ice");
+        co_return;
+    }
+    std::string_view signal_type = type->get_string();
+    if (!data || !data->is_object() || !signal_data_is_valid(signal_type, data->get_object())) {
+        send_error(s, "invalid_signal", signal_type == "ice" ? "an ice signal needs data.candidate"
+                                                             : "an offer or answer needs data.sdp");
+        co_return;
+    }
+    if (!to || !to->is_string() || to->get_string() == s.conn.peer_id) {
+        send_error(s, "unknown_peer", "\"to\" must name another peer of this room");
+        co_return;
+    }
+    std::string data_json = boost::json::serialize(*data);
+    if (!s.loop.app.rooms.send_to_peer(s.meeting.id, to->get_string(), signal_frame(s.conn, signal_type, data_json))) {
+        send_error(s, "unknown_peer", "no peer " + std::string(to->get_string()) + " in this room");
+        co_return;
+    }
+    // Kept as the meeting's signaling history (meetings_signal), after the relay so that
+    // storage never delays a call's set-up.
+    co_await s.loop.store->create_signal(s.meeting.id, s.user.id, std::string(signal_type), std::move(data_json));
+}
+
+std::optional<ParticipantFlag> flag_named(std::string_view name) {
+    if (name == "audio_muted") return ParticipantFlag::audio_muted;
+    if (name == "video_stopped") return ParticipantFlag::video_stopped;
+    if (name == "in_call") return ParticipantFlag::in_call;
+    if (name == "raised_hand") return ParticipantFlag::raised_hand;
+    if (name == "screen_sharing") return ParticipantFlag::screen_sharing;
+    return std::nullopt;
+}
+
+// {"type":"participant_state","changes":{"audio_muted":true,...}}: the sender's own state only.
+Task<void> handle_state_change(Session& s, const boost::json::object& frame) {
+    const auto* changes = member(frame, "changes");
+    if (!changes || !changes->is_object() || changes->get_object().empty()) {
+        send_error(s, "invalid_state", "\"changes\" must be an object of flags");
+        co_return;
+    }
+    std::vector<std::pair<ParticipantFlag, bool>> updates;
+    for (const auto& [name, value] : changes->get_object()) {
+        auto flag = flag_named(name);
+        if (!flag || !value.is_bool()) {
+            send_error(s, "invalid_state", "unknown flag or not a boolean: " + std::string(name));
+            co_return;
+        }
+        updates.emplace_back(*flag, value.get_bool());
+    }
+    std::optional<ParticipantState> state;
+    for (auto [flag, value] : updates)
+        state = co_await s.loop.store->set_participant_flag(s.meeting.id, s.user.id, flag, value);
+    publish_participant_state(s.loop.app, *state);
+}
+
+// castera.v2: every frame is an object with a "type"; a bad frame gets an error frame and the
+// connection stays open.
+Task<void> handle_typed_frame(Session& s, std::string_view text) {
+    boost::system::error_code ec;
+    boost::json::value value = boost::json::parse(text, ec);
+    if (ec) {
+        send_error(s, "invalid_json", "the frame is not JSON");
+        co_return;
+    }
+    const auto* frame = value.if_object();
+    const auto* type = frame ? member(*frame, "type") : nullptr;
+    if (!type || !type->is_string()) {
+        send_error(s, "invalid_frame", "a frame must be an object with a \"type\"");
+        co_return;
+    }
+    std::string_view kind = type->get_string();
+    if (kind == "chat") co_await handle_typed_chat(s, *frame);
+    else if (kind == "signal") co_await handle_signal(s, *frame);
+    else if (kind == "participant_state") co_await handle_state_change(s, *frame);
+    else if (kind == "ping") {
+        const auto* id = member(*frame, "id");
+        s.conn.enqueue(pong_frame(id ? boost::json::serialize(*id) : std::string()));
+    } else {
+        send_error(s, "unknown_type", "unknown frame type: " + std::string(kind));
+    }
+}
+
+// Reads frames until the connection ends.
+Task<void> read_loop(Session& s) {
     beast::flat_buffer buffer;
     while (true) {
         buffer.clear();
-        auto [ec, n] = co_await conn.socket().async_read(buffer, use_tuple);
+        auto [ec, n] = co_await s.conn.socket().async_read(buffer, use_tuple);
         if (ec) co_return;  // closed, too big (Beast sends 1009), timed out or reset
-        if (conn.closing()) continue;  // draining until the peer answers our close
-        if (!conn.socket().got_text()) {
-            conn.request_close(kCloseUnsupported, "binary frames are not supported");
+        if (s.conn.closing()) continue;  // draining until the peer answers our close
+        if (!s.conn.socket().got_text()) {
+            if (s.conn.typed) send_error(s, "invalid_frame", "binary frames are not supported");
+            else s.conn.close(kCloseUnsupported, "binary frames are not supported", false);
+            continue;
+        }
+        if (!s.conn.take_message_token()) {
+            if (s.conn.typed) send_error(s, "rate_limited", "too many frames; this one was dropped");
+            else s.conn.close(kClosePolicy, "message rate limit exceeded", false);
             continue;
         }
         std::string_view text(static_cast<const char*>(buffer.data().data()), buffer.size());
-        std::uint16_t close_code = 0;
-        auto content = read_chat_text(text, close_code);
-        if (!content) {
-            conn.request_close(close_code, close_code == kCloseInvalidJson ? "invalid JSON"
-                                                                          : "expected {\"message\": \"...\"}");
-            continue;
-        }
-        if (is_blank(*content)) continue;
-        Message stored = co_await loop.store->create_message(meeting.id, user.id, std::move(*content));
-        publish_message(loop.app, stored);
+        if (s.conn.typed) co_await handle_typed_frame(s, text);
+        else co_await handle_compat_frame(s, text);
     }
+}
+
+// True when the client offered castera.v2 in Sec-WebSocket-Protocol.
+bool wants_typed_protocol(const http::BeastRequest& req) {
+    std::string_view offered = req[beast::http::field::sec_websocket_protocol];
+    while (!offered.empty()) {
+        std::size_t comma = offered.find(',');
+        std::string_view item = offered.substr(0, comma);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (item == kTypedProtocol) return true;
+        offered = comma == std::string_view::npos ? std::string_view{} : offered.substr(comma + 1);
+    }
+    return false;
+}
+
+void configure(WebSocket& ws, const Config& config, bool typed) {
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.idle_timeout = config.ws_idle_timeout;  // a ping at half of it, dropped at all of it
+    timeouts.keep_alive_pings = true;
+    ws.set_option(timeouts);
+    ws.set_option(websocket::stream_base::decorator([typed](websocket::response_type& res) {
+        res.set(beast::http::field::server, "castera");
+        if (typed) res.set(beast::http::field::sec_websocket_protocol, kTypedProtocol);
+    }));
+    ws.read_message_max(config.ws_max_frame_bytes);
+}
+
+Task<void> send_welcome(Session& s) {
+    auto peers = s.loop.app.rooms.members(s.meeting.id);
+    auto states = co_await s.loop.store->list_participant_states(s.meeting.id);
+    s.conn.enqueue(welcome_frame(s.conn, s.meeting, peers, states));
 }
 
 }  // namespace
@@ -225,29 +427,34 @@ Task<void> serve_websocket(beast::tcp_stream stream, http::BeastRequest req, std
         co_return;
     }
     const Config& config = loop.app.config;
+    bool typed = wants_typed_protocol(req);
     WebSocket ws(std::move(stream));
-    ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(beast::http::field::server, "castera"); }));
-    ws.read_message_max(config.ws_max_frame_bytes);
+    configure(ws, config, typed);
     auto [ec] = co_await ws.async_accept(req, use_tuple);
     if (ec) co_return;
 
-    auto conn = std::make_shared<Connection>(std::move(ws), config.ws_max_queued_frames);
-    ++loop.app.open_websockets;
     const User& user = *admission.user;
     const Meeting& meeting = *admission.meeting;
+    auto conn = std::make_shared<Connection>(std::move(ws), user, typed, config);
+    ++loop.app.open_websockets;
     asio::co_spawn(conn->socket().get_executor(), conn->write_loop(), asio::detached);
-    loop.app.rooms.broadcast(meeting.id, presence_frame("joined", user.email));
-    loop.app.rooms.join(meeting.id, conn);
-    try {
-        co_await read_loop(*conn, user, meeting, loop);
-    } catch (const std::exception&) {
-        // A store failure mid-chat ends this connection only.
+    RoomHub& rooms = loop.app.rooms;
+    if (rooms.join(meeting.id, conn, config.ws_max_connections_per_room, config.ws_max_connections_per_user) !=
+        RoomHub::Admission::allowed) {
+        conn->close(kCloseTooManyConnections, "too many connections", false);
+    } else {
+        Session session{*conn, user, meeting, loop};
+        try {
+            if (typed) co_await send_welcome(session);
+            rooms.broadcast(meeting.id, presence_event("joined", *conn), conn.get());
+            co_await read_loop(session);
+        } catch (const std::exception&) {
+            // A store failure mid-session ends this connection only.
+        }
+        rooms.leave(meeting.id, conn.get());
+        rooms.broadcast(meeting.id, presence_event("left", *conn));
     }
-    loop.app.rooms.leave(meeting.id, conn.get());
     conn->stop();
-    loop.app.rooms.broadcast(meeting.id, presence_frame("left", user.email));
     --loop.app.open_websockets;
 }
 
