@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include <cctype>
+
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
@@ -46,6 +48,23 @@ std::vector<std::string> split_list(const std::string& value) {
     return out;
 }
 
+// A URL component with everything but unreserved characters escaped: a password may hold
+// '&', '=', '%' or '/', which would otherwise end or change the value libpq reads.
+std::string percent_encode(const std::string& text) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+        }
+    }
+    return out;
+}
+
 // Builds a libpq URL from the old server's POSTGRES_* variables (and its defaults).
 std::string postgres_url_from_old_variables(const std::string& host) {
     std::string db = env("POSTGRES_DB").value_or("castera_db_main");
@@ -54,8 +73,9 @@ std::string postgres_url_from_old_variables(const std::string& host) {
     std::string port = env("POSTGRES_PORT").value_or("5432");
     parse_integer_setting("POSTGRES_PORT", port, 1, 65535);
     // Host, user and password go into query parameters, which libpq reads as keywords.
-    std::string url = "postgresql:///" + db + "?host=" + host + "&port=" + port + "&user=" + user;
-    if (!password.empty()) url += "&password=" + password;
+    std::string url = "postgresql:///" + percent_encode(db) + "?host=" + percent_encode(host) + "&port=" + port +
+                      "&user=" + percent_encode(user);
+    if (!password.empty()) url += "&password=" + percent_encode(password);
     return url;
 }
 

@@ -1,5 +1,6 @@
 #include <stdexcept>
 
+#include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
 
@@ -14,8 +15,11 @@ std::unique_ptr<StoreFactory> make_store_factory(const std::string& database_url
         if (path.empty()) throw std::invalid_argument("CASTERA_DATABASE_URL \"sqlite:\" needs a file path");
         return sqlite::make_sqlite_factory(std::move(path));
     }
+    // libpq reads both spellings of its URI scheme.
+    if (database_url.starts_with("postgresql://") || database_url.starts_with("postgres://"))
+        return postgres::make_postgres_factory(database_url);
     throw std::invalid_argument("CASTERA_DATABASE_URL \"" + database_url +
-                                "\": unsupported database (expected sqlite:PATH)");
+                                "\": unsupported database (expected sqlite:PATH or postgresql://...)");
 }
 
 }  // namespace castera

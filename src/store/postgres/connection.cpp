@@ -1,0 +1,330 @@
+#include "store/postgres/connection.hpp"
+
+#include <poll.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <charconv>
+
+#include "util/time.hpp"
+
+namespace castera::postgres {
+namespace {
+
+namespace asio = boost::asio;
+
+enum class Direction { read, write };
+
+// SQLSTATE unique_violation.
+constexpr std::string_view kUniqueViolation = "23505";
+
+// Asio's reactor is edge-triggered: readiness that arrived before a wait started would not wake
+// it. Asking the kernel first covers bytes libpq left unread in the socket.
+bool ready_now(int fd, Direction direction) {
+    pollfd entry{fd, static_cast<short>(direction == Direction::read ? POLLIN : POLLOUT), 0};
+    return ::poll(&entry, 1, 0) > 0;
+}
+
+// The socket as the loop sees it during one wait. libpq owns the descriptor, so it is released,
+// never closed, and released before the wait's coroutine goes on (libpq may close the fd next).
+struct SocketWatch {
+    SocketWatch(const asio::any_io_executor& executor, int fd) : socket(executor, fd) {}
+    ~SocketWatch() { release(); }
+    void release() {
+        if (socket.is_open()) socket.release();
+    }
+    asio::posix::stream_descriptor socket;
+    bool timed_out = false;
+};
+
+// Releases the watch when the waiting coroutine leaves, even when its frame is destroyed
+// while suspended (the loop shutting down).
+struct ReleaseOnExit {
+    std::shared_ptr<SocketWatch> watch;
+    ~ReleaseOnExit() { watch->release(); }
+};
+
+// Waits until libpq's socket is ready; false when `timeout` passed first.
+Task<bool> wait_socket(int fd, Direction direction, std::chrono::steady_clock::duration timeout) {
+    if (ready_now(fd, direction)) co_return true;
+    auto executor = co_await asio::this_coro::executor;
+    auto watch = std::make_shared<SocketWatch>(executor, fd);
+    ReleaseOnExit release{watch};
+    asio::steady_timer timer(executor, timeout);
+    // The timer's handler may run after this coroutine moved on: it shares the watch, and
+    // cancelling a released descriptor is harmless.
+    timer.async_wait([watch](boost::system::error_code ec) {
+        if (ec) return;
+        watch->timed_out = true;
+        boost::system::error_code ignored;
+        watch->socket.cancel(ignored);
+    });
+    auto kind = direction == Direction::read ? asio::posix::descriptor_base::wait_read
+                                             : asio::posix::descriptor_base::wait_write;
+    // An error on the socket itself is left for libpq to find and report.
+    (void)co_await watch->socket.async_wait(kind, asio::as_tuple(asio::use_awaitable));
+    timer.cancel();
+    watch->release();
+    co_return !watch->timed_out;
+}
+
+std::int64_t parse_integer(const char* text, std::size_t length) {
+    std::int64_t value = 0;
+    auto [end, error] = std::from_chars(text, text + length, value);
+    if (error != std::errc{} || end != text + length)
+        throw StoreUnavailable("unreadable integer from the database: " + std::string(text, length));
+    return value;
+}
+
+bool succeeded(const PGresult* raw) {
+    ExecStatusType status = PQresultStatus(raw);
+    return status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK;
+}
+
+}  // namespace
+
+std::string one_line(const char* message) {
+    std::string text;
+    for (const char* c = message ? message : ""; *c; ++c) {
+        if (*c == '\n' || *c == '\t') {
+            if (!text.empty() && text.back() != ' ') text += ' ';
+        } else {
+            text += *c;
+        }
+    }
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    return text;
+}
+
+// ---- Params
+
+Params& Params::add(std::int64_t value) {
+    values_.emplace_back(std::to_string(value));
+    return *this;
+}
+
+Params& Params::add(bool value) {
+    values_.emplace_back(value ? "true" : "false");
+    return *this;
+}
+
+namespace {
+
+// PostgreSQL text cannot hold NUL, and a text parameter would silently end at the first one:
+// refuse rather than store a cut value.
+void check_no_nul(const std::string& value) {
+    if (value.find('\0') != std::string::npos)
+        throw StoreUnavailable("PostgreSQL cannot store text that contains a NUL character");
+}
+
+}  // namespace
+
+Params& Params::add(std::string value) {
+    check_no_nul(value);
+    values_.emplace_back(std::move(value));
+    return *this;
+}
+
+Params& Params::add(std::optional<std::string> value) {
+    if (value) check_no_nul(*value);
+    values_.push_back(std::move(value));
+    return *this;
+}
+
+// The session runs in UTC; the explicit offset keeps the value right whatever it runs in.
+Params& Params::add(TimePoint value) {
+    values_.emplace_back(format_db(value) + "+00");
+    return *this;
+}
+
+Params& Params::add(std::optional<TimePoint> value) {
+    if (value) return add(*value);
+    values_.emplace_back(std::nullopt);
+    return *this;
+}
+
+Params& Params::add(std::optional<std::int64_t> value) {
+    if (value) return add(*value);
+    values_.emplace_back(std::nullopt);
+    return *this;
+}
+
+std::vector<const char*> Params::pointers() const {
+    std::vector<const char*> out;
+    out.reserve(values_.size());
+    for (const auto& value : values_) out.push_back(value ? value->c_str() : nullptr);
+    return out;
+}
+
+// ---- Result
+
+std::string Result::text(int row, int column) const {
+    return std::string(PQgetvalue(result_.get(), row, column),
+                       static_cast<std::size_t>(PQgetlength(result_.get(), row, column)));
+}
+
+std::optional<std::string> Result::optional_text(int row, int column) const {
+    if (is_null(row, column)) return std::nullopt;
+    return text(row, column);
+}
+
+std::int64_t Result::integer(int row, int column) const {
+    return parse_integer(PQgetvalue(result_.get(), row, column),
+                         static_cast<std::size_t>(PQgetlength(result_.get(), row, column)));
+}
+
+bool Result::boolean(int row, int column) const { return PQgetvalue(result_.get(), row, column)[0] == 't'; }
+
+TimePoint Result::time(int row, int column) const {
+    std::string stored = text(row, column);
+    auto parsed = parse_db(stored);
+    if (!parsed) throw StoreUnavailable("unreadable datetime in the database: " + stored);
+    return *parsed;
+}
+
+std::optional<TimePoint> Result::optional_time(int row, int column) const {
+    if (is_null(row, column)) return std::nullopt;
+    return time(row, column);
+}
+
+std::int64_t Result::affected() const {
+    const char* count = PQcmdTuples(result_.get());
+    std::size_t length = std::char_traits<char>::length(count);
+    return length == 0 ? 0 : parse_integer(count, length);
+}
+
+// ---- Connection
+
+Task<std::unique_ptr<Connection>> Connection::open(std::string conninfo) {
+    // The URL is expanded by libpq (postgresql:// and postgres:// alike).
+    const char* keywords[] = {"dbname", "fallback_application_name", nullptr};
+    const char* values[] = {conninfo.c_str(), "castera", nullptr};
+    PGconn* raw = PQconnectStartParams(keywords, values, /*expand_dbname=*/1);
+    if (!raw) throw StoreUnavailable("PostgreSQL: out of memory opening a connection");
+    std::unique_ptr<Connection> connection(new Connection(raw));
+    co_await connection->finish_connecting();
+    co_return connection;
+}
+
+Connection::~Connection() { PQfinish(conn_); }
+
+void Connection::fail(std::string_view what, const std::string& message) {
+    if (PQstatus(conn_) != CONNECTION_OK) broken_ = true;
+    throw StoreUnavailable("PostgreSQL: " + std::string(what) + ": " + message);
+}
+
+void Connection::give_up(std::string_view what, const std::string& message) {
+    broken_ = true;
+    throw StoreUnavailable("PostgreSQL: " + std::string(what) + ": " + message);
+}
+
+Task<void> Connection::wait(bool for_reading, std::chrono::steady_clock::duration timeout, std::string_view what) {
+    int fd = PQsocket(conn_);
+    if (fd < 0) give_up(what, "the connection has no socket");
+    bool ready = co_await wait_socket(fd, for_reading ? Direction::read : Direction::write, timeout);
+    if (!ready) give_up(what, "no answer from the server in time");
+}
+
+Task<void> Connection::finish_connecting() {
+    if (PQstatus(conn_) == CONNECTION_BAD) give_up("connecting", one_line(PQerrorMessage(conn_)));
+    // libpq's protocol: act as if the last poll asked for writing.
+    PostgresPollingStatusType poll = PGRES_POLLING_WRITING;
+    auto deadline = std::chrono::steady_clock::now() + kConnectTimeout;
+    while (poll != PGRES_POLLING_OK) {
+        if (poll == PGRES_POLLING_FAILED) give_up("connecting", one_line(PQerrorMessage(conn_)));
+        co_await wait(poll == PGRES_POLLING_READING, deadline - std::chrono::steady_clock::now(), "connecting");
+        poll = PQconnectPoll(conn_);
+    }
+    if (PQsetnonblocking(conn_, 1) != 0) give_up("connecting", one_line(PQerrorMessage(conn_)));
+    // Timestamps are read back as text: in UTC they end in "+00", which parse_db reads.
+    busy_ = true;
+    if (!PQsendQuery(conn_, "SET TimeZone TO 'UTC'; SET client_encoding TO 'UTF8'"))
+        give_up("setting the session up", one_line(PQerrorMessage(conn_)));
+    co_await flush("setting the session up");
+    Result result = co_await read_result("setting the session up");
+    check(result, "setting the session up");
+}
+
+Task<void> Connection::flush(std::string_view what) {
+    for (;;) {
+        int pending = PQflush(conn_);
+        if (pending == 0) co_return;
+        if (pending < 0) give_up(what, one_line(PQerrorMessage(conn_)));
+        co_await wait(/*for_reading=*/false, kQueryTimeout, what);
+    }
+}
+
+Task<Result> Connection::read_result(std::string_view what) {
+    std::optional<Result> outcome;
+    for (;;) {
+        while (PQisBusy(conn_)) {
+            co_await wait(/*for_reading=*/true, kQueryTimeout, what);
+            if (!PQconsumeInput(conn_)) give_up(what, one_line(PQerrorMessage(conn_)));
+        }
+        PGresult* raw = PQgetResult(conn_);
+        if (!raw) break;
+        Result result(raw);
+        // The first failure is the one to report; otherwise the last result holds the rows.
+        if (!outcome || succeeded(outcome->raw())) outcome.emplace(std::move(result));
+    }
+    busy_ = false;
+    if (!outcome) give_up(what, "the server sent no result");
+    co_return std::move(*outcome);
+}
+
+void Connection::check(const Result& result, std::string_view what) {
+    if (succeeded(result.raw())) return;
+    std::string message = one_line(PQresultErrorMessage(result.raw()));
+    const char* state = PQresultErrorField(result.raw(), PG_DIAG_SQLSTATE);
+    if (state && kUniqueViolation == state) throw StoreConflict("PostgreSQL: " + message);
+    fail(what, message.empty() ? one_line(PQerrorMessage(conn_)) : message);
+}
+
+Task<void> Connection::prepare(const Statement& statement, int parameter_count) {
+    busy_ = true;
+    if (!PQsendPrepare(conn_, statement.name.c_str(), statement.sql.c_str(), parameter_count, nullptr))
+        give_up("preparing " + statement.name, one_line(PQerrorMessage(conn_)));
+    co_await flush(statement.name);
+    Result result = co_await read_result(statement.name);
+    check(result, "preparing " + statement.name);
+    prepared_.insert(statement.name);
+}
+
+Task<Result> Connection::run(const Statement& statement, const Params& params) {
+    if (!prepared_.contains(statement.name)) co_await prepare(statement, params.size());
+    std::vector<const char*> values = params.pointers();
+    busy_ = true;
+    if (!PQsendQueryPrepared(conn_, statement.name.c_str(), params.size(), values.data(), nullptr, nullptr,
+                             /*resultFormat=*/0))
+        give_up(statement.name, one_line(PQerrorMessage(conn_)));
+    co_await flush(statement.name);
+    Result result = co_await read_result(statement.name);
+    check(result, statement.name);
+    co_return result;
+}
+
+bool Connection::usable() {
+    if (broken_ || busy_ || PQstatus(conn_) != CONNECTION_OK) return false;
+    // An idle connection has nothing to read unless the server said goodbye (a restart, an
+    // administrator's kill): read it now rather than fail the next request with it.
+    int fd = PQsocket(conn_);
+    if (fd < 0) return false;
+    // A server that shut down sends its farewell and then closes: the first read takes the
+    // message, a later one meets the end of the stream. A notice alone leaves nothing to read.
+    for (int reads = 0; reads < 4 && ready_now(fd, Direction::read); ++reads) {
+        bool read = PQconsumeInput(conn_) != 0;
+        // Parsing what arrived is what turns a farewell into a bad connection status.
+        if (read) PQisBusy(conn_);
+        if (!read || PQstatus(conn_) != CONNECTION_OK) {
+            broken_ = true;
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace castera::postgres

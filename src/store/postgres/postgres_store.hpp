@@ -1,0 +1,80 @@
+// The Store on PostgreSQL: one per event loop, with a small pool of non-blocking connections
+// (CASTERA_PG_POOL_SIZE, default 2) that suspend the calling coroutine while the server works.
+// Tables are Django's; its foreign keys do not cascade, so deletions remove dependent rows here.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/store.hpp"
+
+namespace castera::postgres {
+
+class Pool;
+class Result;
+struct Statement;
+class Params;
+
+class PostgresStore final : public Store {
+public:
+    PostgresStore(std::string conninfo, std::size_t pool_size);
+    ~PostgresStore() override;
+
+    Task<std::optional<User>> find_user(Id id) override;
+    Task<std::optional<User>> find_user_by_email(std::string email) override;
+    Task<User> create_user(NewUser user) override;
+    Task<bool> set_password(Id user, std::string hash) override;
+    Task<void> touch_last_login(Id user, TimePoint when) override;
+    Task<bool> update_user(const User& user) override;
+    Task<bool> delete_user(Id user) override;
+    Task<std::vector<User>> list_users() override;
+
+    Task<void> create_session(Session session) override;
+    Task<std::optional<Session>> find_session(std::string key_hash) override;
+    Task<void> delete_session(std::string key_hash) override;
+    Task<void> delete_user_sessions(Id user) override;
+
+    Task<ApiToken> create_api_token(ApiToken token) override;
+    Task<std::vector<ApiToken>> list_api_tokens(Id user) override;
+    Task<std::optional<ApiToken>> find_api_token(std::string key_hash) override;
+    Task<bool> delete_api_token(Id user, Id token) override;
+    Task<void> touch_api_token(Id token, TimePoint when) override;
+
+    Task<std::optional<Meeting>> find_meeting(Id id) override;
+    Task<std::optional<Meeting>> find_meeting_by_room(std::string room_id) override;
+    Task<Page<Meeting>> list_meetings(MeetingQuery query) override;
+    Task<Meeting> create_meeting(Meeting meeting) override;
+    Task<std::optional<Meeting>> update_meeting(Id id, MeetingChanges changes) override;
+    Task<bool> delete_meeting(Id id) override;
+    Task<OwnerTotals> owner_totals(Id owner) override;
+
+    Task<Page<Message>> list_messages(Id meeting, std::optional<std::int64_t> limit, std::int64_t offset) override;
+    Task<Message> create_message(Id meeting, Id user, std::string content) override;
+
+    Task<Page<Recording>> list_recordings(Id meeting, std::optional<std::int64_t> limit,
+                                          std::int64_t offset) override;
+    Task<Recording> create_recording(Id meeting, Id user, std::string file_url) override;
+
+    Task<ParticipantState> set_participant_flag(Id meeting, Id user, ParticipantFlag flag, bool value) override;
+    Task<std::optional<ParticipantState>> find_participant_state(Id meeting, Id user) override;
+    Task<std::vector<ParticipantState>> list_participant_states(Id meeting) override;
+
+    Task<Signal> create_signal(Id meeting, Id sender, std::string signal_type, std::string data_json) override;
+
+    Task<bool> ping() override;
+
+private:
+    // Runs one statement on a pooled connection.
+    Task<Result> run(const Statement& statement, const Params& params);
+    // Which of Django's own tables that hang off a user exist (when Django made the
+    // database), as a bit mask; asked once.
+    Task<unsigned> django_user_tables();
+
+    std::shared_ptr<Pool> pool_;
+    std::optional<unsigned> django_user_tables_;
+};
+
+// The factory for "postgresql://" and "postgres://" URLs (libpq's URI syntax).
+std::unique_ptr<StoreFactory> make_postgres_factory(std::string url);
+
+}  // namespace castera::postgres
