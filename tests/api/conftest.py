@@ -12,6 +12,13 @@ Environment:
                       CASTERA_TEST_PASSWORD. Tests that need the command line (fresh users,
                       password changes) run only if CASTERA_DATABASE_URL names that database.
   CASTERA_TEST_LOG    where to write the started server's output (default: in the temp dir)
+  CASTERA_TEST_DATABASE_URL
+                      a postgresql:// database for the started server instead of the SQLite
+                      file. It is emptied first (its public schema dropped and made again with
+                      psql), so give it a throwaway database: scripts/pg-test-cluster makes one.
+  CASTERA_TEST_PG_CLUSTER
+                      the directory scripts/pg-test-cluster printed; lets the fault tests stop
+                      and restart that PostgreSQL under a running server.
 """
 
 import os
@@ -119,6 +126,20 @@ def base_env(tmpdir):
     return env
 
 
+def postgres_test_url():
+    """The PostgreSQL URL the suite runs against, or None for SQLite."""
+    return os.environ.get("CASTERA_TEST_DATABASE_URL") or None
+
+
+def reset_postgres(url):
+    """Empties a test database: every table, castera's and Django's, goes with the schema."""
+    res = subprocess.run(
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url,
+         "-c", "DROP SCHEMA IF EXISTS public CASCADE", "-c", "CREATE SCHEMA public"],
+        capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, f"cannot empty the test database: {res.stderr.strip()}"
+
+
 def start_server(binary, env, log_path, port=None):
     port = port or free_port()
     log = open(log_path, "ab")
@@ -176,10 +197,15 @@ def server():
         pytest.exit(f"castera binary not found at {binary} (set CASTERA_BIN)", returncode=2)
     tmpdir = tempfile.mkdtemp(prefix="castera-api-tests-")
     env = base_env(tmpdir)
+    db_path = os.path.join(tmpdir, "castera.db")
+    if postgres_test_url():
+        env["CASTERA_DATABASE_URL"] = postgres_test_url()
+        db_path = None
     log_path = os.environ.get("CASTERA_TEST_LOG") or os.path.join(tmpdir, "server.log")
-    srv = Server(base_url=None, bin=binary, env=env,
-                 db_path=os.path.join(tmpdir, "castera.db"), log_path=log_path)
+    srv = Server(base_url=None, bin=binary, env=env, db_path=db_path, log_path=log_path)
     try:
+        if postgres_test_url():
+            reset_postgres(postgres_test_url())
         res = run_cli(binary, env, "migrate")
         assert res.returncode == 0, f"migrate failed: {res.stdout}{res.stderr}"
         for key, template in DEFAULT_USERS.items():
