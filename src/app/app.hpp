@@ -7,6 +7,7 @@
 #include <atomic>
 #include <memory>
 
+#include "auth/auth_cache.hpp"
 #include "auth/clerk.hpp"
 #include "auth/credential_cache.hpp"
 #include "auth/throttle.hpp"
@@ -41,6 +42,8 @@ struct Loop {
     App& app;
     boost::asio::io_context& io;
     std::unique_ptr<Store> store;
+    // Who asked recently, as this loop's store last read it.
+    AuthCache auth_cache{};
 };
 
 }  // namespace castera

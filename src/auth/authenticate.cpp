@@ -26,14 +26,26 @@ Authentication failed(std::string_view detail) {
 }
 
 // The session cookie's user, or nothing (an unknown or expired session is simply anonymous,
-// as in Django, so that Basic credentials can still be tried).
+// as in Django, so that Basic credentials can still be tried). Answered from the loop's cache
+// while the database has not changed since.
 Task<std::optional<User>> user_from_session(const http::Request& req, Loop& loop) {
     std::string_view key = req.cookie(kSessionCookie);
     if (key.empty() || key.size() > 128) co_return std::nullopt;
-    auto session = co_await loop.store->find_session(session_key_hash(key));
-    if (!session || session->expires <= now_utc()) co_return std::nullopt;
-    auto user = co_await loop.store->find_user(session->user_id);
-    if (!user || !user->is_active) co_return std::nullopt;
+    TimePoint now = now_utc();
+    std::uint64_t stamp = loop.store->change_stamp();
+    if (const User* known = loop.auth_cache.session_user(key, stamp, now)) co_return *known;
+    auto found = co_await loop.store->find_session_user(session_key_hash(key));
+    if (!found || found->session.expires <= now || !found->user.is_active) co_return std::nullopt;
+    loop.auth_cache.remember_session(key, *found, stamp);
+    co_return std::move(found->user);
+}
+
+// A user by id, from the loop's cache while the database has not changed since.
+Task<std::optional<User>> user_by_id(Loop& loop, Id id) {
+    std::uint64_t stamp = loop.store->change_stamp();
+    if (const User* known = loop.auth_cache.user(id, stamp)) co_return *known;
+    auto user = co_await loop.store->find_user(id);
+    if (user) loop.auth_cache.remember_user(*user, stamp);
     co_return user;
 }
 
@@ -54,7 +66,7 @@ Task<Authentication> authenticate_basic(std::string_view header, std::string_vie
 
     App& app = loop.app;
     if (auto cached = app.credentials.find(header)) {
-        auto user = co_await loop.store->find_user(cached->user_id);
+        auto user = co_await user_by_id(loop, cached->user_id);
         // The cached check stands only while the user still has the hash it was made against.
         if (user && user->password == cached->password_hash && user->email == email) {
             if (!user->is_active) co_return failed("User inactive or deleted.");
@@ -142,7 +154,7 @@ Task<Authentication> authenticate_api_token(std::string_view key, Loop& loop) {
     auto token = co_await loop.store->find_api_token(api_token_hash(key));
     TimePoint now = now_utc();
     if (!token || (token->expires_at && *token->expires_at <= now)) co_return failed("Invalid token.");
-    auto user = co_await loop.store->find_user(token->user_id);
+    auto user = co_await user_by_id(loop, token->user_id);
     if (!user || !user->is_active) co_return failed("User inactive or deleted.");
     if (!token->last_used_at || *token->last_used_at + kTokenTouchInterval <= now)
         co_await loop.store->touch_api_token(token->id, now);

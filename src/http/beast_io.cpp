@@ -2,7 +2,11 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
+
+#include <array>
+#include <charconv>
 
 namespace castera::http {
 namespace {
@@ -36,38 +40,55 @@ Request make_request_view(const BeastRequest& req, std::string_view remote) {
 
 namespace {
 
-// Headers every response carries (Django's security middleware defaults).
-void add_standard_headers(bhttp::response<bhttp::string_body>& out) {
-    out.set(bhttp::field::server, "castera");
-    out.set("X-Content-Type-Options", "nosniff");
-    out.set("X-Frame-Options", "DENY");
-    out.set("Referrer-Policy", "same-origin");
+// Header values are ours, but one may echo a client's text (an allowed Origin): a CR or LF
+// would let it start a header of its own.
+void append_header_value(std::string& out, std::string_view value) {
+    for (char c : value)
+        if (c != '\r' && c != '\n') out.push_back(c);
 }
 
-bhttp::response<bhttp::string_body> to_beast(Response&& res, unsigned version, bool keep_alive,
-                                             bool head) {
-    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
-    add_standard_headers(out);
-    bool has_body = res.status != 204 && res.status != 304;
-    if (has_body) out.set(bhttp::field::content_type, res.content_type);
-    for (auto& [name, value] : res.headers) out.insert(name, value);
-    out.keep_alive(keep_alive);
-    std::size_t length = res.body.size();
-    if (!head) out.body() = std::move(res.body);
-    if (has_body) out.content_length(length);
-    return out;
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+    out.append(name).append(": ");
+    append_header_value(out, value);
+    out.append("\r\n");
+}
+
+// The status line and header block, written by hand: Beast's field container and serializer
+// cost more than the rest of a small request's handling.
+std::string response_head(const Response& res, unsigned version, bool keep_alive) {
+    std::string head;
+    head.reserve(256 + res.headers.size() * 64);
+    head.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    char status[4] = {char('0' + res.status / 100 % 10), char('0' + res.status / 10 % 10),
+                      char('0' + res.status % 10), ' '};
+    head.append(status, 4);
+    head.append(bhttp::obsolete_reason(static_cast<bhttp::status>(res.status)));
+    // Django's security middleware defaults, on every response.
+    head.append("\r\nServer: castera\r\nX-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
+                "Referrer-Policy: same-origin\r\n");
+    bool has_body = res.status != 204 && res.status != 304 && res.status >= 200;
+    if (has_body) append_header(head, "Content-Type", res.content_type);
+    for (const auto& [name, value] : res.headers) append_header(head, name, value);
+    if (version == 10 && keep_alive) head.append("Connection: keep-alive\r\n");
+    if (version != 10 && !keep_alive) head.append("Connection: close\r\n");
+    if (has_body) {
+        char digits[24];
+        auto [end, ec] = std::to_chars(digits, digits + sizeof digits, res.body.size());
+        head.append("Content-Length: ").append(digits, static_cast<std::size_t>(end - digits)).append("\r\n");
+    }
+    head.append("\r\n");
+    return head;
 }
 
 }  // namespace
 
 Task<void> write_response(beast::tcp_stream& stream, Response res, unsigned version, bool keep_alive,
                           bool head) {
-    auto out = to_beast(std::move(res), version, keep_alive, head);
-    bhttp::serializer<false, bhttp::string_body> sr{out};
-    if (head) sr.split(true);
+    std::string head_block = response_head(res, version, keep_alive);
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(head_block), asio::buffer(res.body)};
+    if (head || res.status == 204 || res.status == 304) buffers[1] = asio::const_buffer();
     stream.expires_after(std::chrono::seconds(30));
-    if (head) co_await bhttp::async_write_header(stream, sr, use_tuple);
-    else co_await bhttp::async_write(stream, sr, use_tuple);
+    co_await asio::async_write(stream, buffers, use_tuple);
 }
 
 }  // namespace castera::http

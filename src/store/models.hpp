@@ -113,4 +113,9 @@ struct Session {
     TimePoint expires{};
 };
 
+struct SessionUser {
+    Session session;
+    User user;
+};
+
 }  // namespace castera

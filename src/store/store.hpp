@@ -86,6 +86,9 @@ public:
     // Sessions (castera_session).
     virtual Task<void> create_session(Session session) = 0;
     virtual Task<std::optional<Session>> find_session(std::string key_hash) = 0;
+    // A session with its user, in one query: the lookup behind every session-authenticated
+    // request. Nothing when the session or its user is gone.
+    virtual Task<std::optional<SessionUser>> find_session_user(std::string key_hash) = 0;
     virtual Task<void> delete_session(std::string key_hash) = 0;
     virtual Task<void> delete_user_sessions(Id user) = 0;
 
@@ -129,6 +132,14 @@ public:
 
     // True when the database answers (for /readyz).
     virtual Task<bool> ping() = 0;
+
+    // A number that stays the same only while the database has not changed since the previous
+    // call, whoever changed it. What is read from the database may be remembered for as long
+    // as it stays the same. A store that cannot tell cheaply returns a new number every time.
+    virtual std::uint64_t change_stamp() { return ++unknown_change_; }
+
+private:
+    std::uint64_t unknown_change_ = 0;
 };
 
 // Makes one Store per event loop (each backend keeps its own connections per loop), and runs

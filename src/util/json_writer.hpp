@@ -18,10 +18,13 @@ public:
     void begin_array() { separate(); out_.push_back('['); first_ = true; }
     void end_array() { out_.push_back(']'); first_ = false; }
 
-    // Writes `"name":` and leaves the writer ready for the value.
+    // Writes `"name":` and leaves the writer ready for the value. Names are the program's own
+    // identifiers, which need no escaping.
     void key(std::string_view name) {
         separate();
-        write_string(name);
+        out_.push_back('"');
+        out_.append(name);
+        out_.push_back('"');
         out_.push_back(':');
         first_ = true;
     }
@@ -29,7 +32,7 @@ public:
     void value(std::string_view s) { separate(); write_string(s); }
     void value(const char* s) { value(std::string_view(s)); }
     void value(const std::string& s) { value(std::string_view(s)); }
-    void value(std::int64_t n) { separate(); out_ += std::to_string(n); }
+    void value(std::int64_t n) { separate(); write_integer(n); }
     void value(int n) { value(static_cast<std::int64_t>(n)); }
     void value(bool b) { separate(); out_ += b ? "true" : "false"; }
     void null() { separate(); out_ += "null"; }
@@ -46,6 +49,7 @@ private:
         first_ = false;
     }
     void write_string(std::string_view s);
+    void write_integer(std::int64_t n);
 
     std::string& out_;
     bool first_ = true;

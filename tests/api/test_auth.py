@@ -442,3 +442,22 @@ def test_inactive_user_cannot_log_in(base_url, inactive_user):
     c = SessionClient(base_url)
     expect(c.login(inactive_user.email, inactive_user.password), 400, LOGIN_FAILED)
     expect(c.get("/api/auth/me/"), 403, NOT_PROVIDED)
+
+
+def test_session_ends_at_once_when_the_user_is_deactivated_elsewhere(server, base_url, make_user):
+    """A signed-in user made inactive by another process (an admin's SQL, Django's admin) is
+    refused on the very next request, however often the session was used just before."""
+    if not server.db_path or not os.path.exists(server.db_path):
+        pytest.skip("needs direct access to the SQLite test database")
+    u = make_user()
+    c = SessionClient(base_url)
+    body(c.login(u.email, u.password), 200)
+    for _ in range(5):
+        body(c.get("/api/auth/me/"), 200)
+    con = sqlite3.connect(server.db_path, timeout=10)
+    try:
+        con.execute("UPDATE users_user SET is_active = 0 WHERE email = ?", (u.email,))
+        con.commit()
+    finally:
+        con.close()
+    expect(c.get("/api/auth/me/"), 403, NOT_PROVIDED)

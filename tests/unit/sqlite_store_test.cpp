@@ -198,5 +198,39 @@ TEST(StoreFactory, RefusesUnknownDatabaseUrls) {
     EXPECT_THROW(make_store_factory("sqlite:"), std::invalid_argument);
 }
 
+// The change stamp lets the loops remember who is signed in: it must move with every write,
+// from this store, from another connection, from another process alike.
+TEST_F(SqliteStoreTest, ChangeStampMovesWithEveryWriteAndOnlyThen) {
+    user("first@example.com");  // the WAL file exists from here on
+    std::uint64_t before = store_->change_stamp();
+    EXPECT_EQ(store_->change_stamp(), before) << "nothing was written";
+    run_task(store_->find_user_by_email("first@example.com"));
+    EXPECT_EQ(store_->change_stamp(), before) << "a read is no change";
+
+    auto other = factory_->make_store();  // another connection, as another loop or process
+    run_task(other->create_user(NewUser{.email = "second@example.com", .password = "!x"}));
+    std::uint64_t after_other = store_->change_stamp();
+    EXPECT_NE(after_other, before);
+    EXPECT_EQ(store_->change_stamp(), after_other);
+
+    run_task(store_->create_session(Session{std::string(64, 'a'), 1, now_utc() + hours(1)}));
+    std::uint64_t after_own = store_->change_stamp();
+    EXPECT_NE(after_own, after_other) << "a write through this store";
+    run_task(store_->delete_session(std::string(64, 'a')));
+    EXPECT_NE(store_->change_stamp(), after_own) << "a delete through this store";
+}
+
+TEST_F(SqliteStoreTest, SessionUserComesInOneLookup) {
+    User u = user("session@example.com");
+    TimePoint expires = now_utc() + hours(1);
+    run_task(store_->create_session(Session{"ab" + std::string(62, 'c'), u.id, expires}));
+    auto found = run_task(store_->find_session_user("ab" + std::string(62, 'c')));
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->user.email, "session@example.com");
+    EXPECT_EQ(found->session.user_id, u.id);
+    EXPECT_EQ(found->session.expires, expires);
+    EXPECT_FALSE(run_task(store_->find_session_user(std::string(64, 'f'))));
+}
+
 }  // namespace
 }  // namespace castera

@@ -156,6 +156,11 @@ const Statement kCreateSession{"create_session",
                                "ON CONFLICT (key_hash) DO UPDATE SET user_id = EXCLUDED.user_id, "
                                "expires = EXCLUDED.expires"};
 const Statement kFindSession{"find_session", "SELECT key_hash, user_id, expires FROM castera_session WHERE key_hash = $1"};
+const Statement kFindSessionUser{"find_session_user",
+                                 "SELECT u.id, u.email, u.password, u.last_login, u.is_superuser, u.full_name, "
+                                 "u.image, u.role, u.is_active, u.is_staff, s.user_id, s.expires "
+                                 "FROM castera_session s JOIN users_user u ON u.id = s.user_id "
+                                 "WHERE s.key_hash = $1"};
 const Statement kDeleteSession{"delete_session", "DELETE FROM castera_session WHERE key_hash = $1"};
 const Statement kDeleteUserSessions{"delete_user_sessions", "DELETE FROM castera_session WHERE user_id = $1"};
 
@@ -476,6 +481,15 @@ Task<std::optional<Session>> PostgresStore::find_session(std::string key_hash) {
     Result r = co_await run(kFindSession, params);
     if (r.empty()) co_return std::nullopt;
     co_return Session{r.text(0, 0), r.integer(0, 1), r.time(0, 2)};
+}
+
+Task<std::optional<SessionUser>> PostgresStore::find_session_user(std::string key_hash) {
+    Params params;
+    params.add(key_hash);
+    Result r = co_await run(kFindSessionUser, params);
+    if (r.empty()) co_return std::nullopt;
+    Session session{std::move(key_hash), r.integer(0, 10), r.time(0, 11)};
+    co_return SessionUser{std::move(session), read_user(r, 0)};
 }
 
 Task<void> PostgresStore::delete_session(std::string key_hash) {

@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include "store/sqlite/change_watch.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/schema.hpp"
 #include "util/random.hpp"
@@ -177,7 +178,8 @@ std::unique_ptr<StoreFactory> make_sqlite_factory(std::string path) {
     return std::make_unique<SqliteFactory>(std::move(path));
 }
 
-SqliteStore::SqliteStore(const std::string& path) : db_(std::make_unique<Connection>(path)) {}
+SqliteStore::SqliteStore(const std::string& path)
+    : db_(std::make_unique<Connection>(path)), changes_(std::make_unique<ChangeWatch>(path + "-wal")) {}
 SqliteStore::~SqliteStore() = default;
 
 // ---- users
@@ -276,6 +278,20 @@ Task<std::optional<Session>> SqliteStore::find_session(std::string key_hash) {
     if (!row.step()) co_return std::nullopt;
     co_return Session{row.column_text(0), row.column_int(1), read_time(row, 2)};
 }
+
+Task<std::optional<SessionUser>> SqliteStore::find_session_user(std::string key_hash) {
+    Statement row = db_->prepare(
+        "SELECT u.id, u.email, u.password, u.last_login, u.is_superuser, u.full_name, u.image, u.role, "
+        "u.is_active, u.is_staff, s.user_id, s.expires FROM castera_session s "
+        "JOIN users_user u ON u.id = s.user_id WHERE s.key_hash = ?1");
+    row.bind(1, key_hash);
+    if (!row.step()) co_return std::nullopt;
+    User user = read_user(row);
+    Session session{std::move(key_hash), row.column_int(10), read_time(row, 11)};
+    co_return SessionUser{std::move(session), std::move(user)};
+}
+
+std::uint64_t SqliteStore::change_stamp() { return changes_->stamp(); }
 
 Task<void> SqliteStore::delete_session(std::string key_hash) {
     db_->prepare("DELETE FROM castera_session WHERE key_hash = ?1").bind(1, key_hash).run();

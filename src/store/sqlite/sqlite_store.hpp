@@ -9,6 +9,7 @@
 
 namespace castera::sqlite {
 
+class ChangeWatch;
 class Connection;
 
 class SqliteStore final : public Store {
@@ -27,6 +28,7 @@ public:
 
     Task<void> create_session(Session session) override;
     Task<std::optional<Session>> find_session(std::string key_hash) override;
+    Task<std::optional<SessionUser>> find_session_user(std::string key_hash) override;
     Task<void> delete_session(std::string key_hash) override;
     Task<void> delete_user_sessions(Id user) override;
 
@@ -58,6 +60,7 @@ public:
     Task<Signal> create_signal(Id meeting, Id sender, std::string signal_type, std::string data_json) override;
 
     Task<bool> ping() override;
+    std::uint64_t change_stamp() override;
 
 private:
     std::optional<Meeting> meeting_by_id(Id id);
@@ -65,6 +68,7 @@ private:
     std::optional<std::string> email_of(Id user);
 
     std::unique_ptr<Connection> db_;
+    std::unique_ptr<ChangeWatch> changes_;
 };
 
 // The factory for "sqlite:PATH" URLs.
