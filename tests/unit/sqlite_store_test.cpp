@@ -1,7 +1,13 @@
 // The SQLite store against a throwaway database file: what SPEC section 1 asks of storage.
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
 #include <filesystem>
+#include <future>
+#include <set>
 #include <random>
 
 #include "run_task.hpp"
@@ -230,6 +236,33 @@ TEST_F(SqliteStoreTest, SessionUserComesInOneLookup) {
     EXPECT_EQ(found->session.user_id, u.id);
     EXPECT_EQ(found->session.expires, expires);
     EXPECT_FALSE(run_task(store_->find_session_user(std::string(64, 'f'))));
+}
+
+// Writes queued together share a commit; one that fails (a taken email) fails alone, and
+// every other write of the same commit is there afterwards.
+TEST_F(SqliteStoreTest, GroupedWritesFailOneByOne) {
+    user("taken@example.com");
+    boost::asio::io_context io;
+    std::vector<std::future<User>> results;
+    for (int i = 0; i < 40; ++i) {
+        std::string email = i == 20 ? "taken@example.com" : "writer" + std::to_string(i) + "@example.com";
+        results.push_back(boost::asio::co_spawn(
+            io, store_->create_user(NewUser{.email = email, .password = "!x"}), boost::asio::use_future));
+    }
+    io.run();
+    std::set<Id> ids;
+    for (int i = 0; i < 40; ++i) {
+        if (i == 20) {
+            EXPECT_THROW(results[i].get(), StoreConflict);
+            continue;
+        }
+        User made = results[i].get();
+        ids.insert(made.id);
+        auto stored = run_task(store_->find_user(made.id));
+        ASSERT_TRUE(stored) << "write " << i << " was acknowledged but is not in the database";
+        EXPECT_EQ(stored->email, made.email);
+    }
+    EXPECT_EQ(ids.size(), 39u) << "every write got an id of its own";
 }
 
 }  // namespace

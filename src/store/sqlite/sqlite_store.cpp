@@ -2,6 +2,7 @@
 
 #include "store/sqlite/change_watch.hpp"
 #include "store/sqlite/connection.hpp"
+#include "store/sqlite/writer.hpp"
 #include "store/sqlite/schema.hpp"
 #include "util/random.hpp"
 #include "util/time.hpp"
@@ -165,11 +166,22 @@ public:
         Connection connection(path_);
         sqlite::migrate(connection);
     }
-    std::unique_ptr<Store> make_store() override { return std::make_unique<SqliteStore>(path_); }
+    // Every store of the process shares one writer. It lives as long as the stores, so the
+    // last store to go (a loop shutting down) waits for the writes still queued, while the
+    // loops they resume still exist.
+    std::unique_ptr<Store> make_store() override {
+        std::shared_ptr<Writer> writer = writer_.lock();
+        if (!writer) {
+            writer = std::make_shared<Writer>(path_);
+            writer_ = writer;
+        }
+        return std::make_unique<SqliteStore>(path_, std::move(writer));
+    }
     std::string describe() const override { return "sqlite:" + path_; }
 
 private:
     std::string path_;
+    std::weak_ptr<Writer> writer_;
 };
 
 }  // namespace
@@ -178,8 +190,10 @@ std::unique_ptr<StoreFactory> make_sqlite_factory(std::string path) {
     return std::make_unique<SqliteFactory>(std::move(path));
 }
 
-SqliteStore::SqliteStore(const std::string& path)
-    : db_(std::make_unique<Connection>(path)), changes_(std::make_unique<ChangeWatch>(path + "-wal")) {}
+SqliteStore::SqliteStore(const std::string& path, std::shared_ptr<Writer> writer)
+    : db_(std::make_unique<Connection>(path)),
+      writer_(std::move(writer)),
+      changes_(std::make_unique<ChangeWatch>(path + "-wal")) {}
 SqliteStore::~SqliteStore() = default;
 
 // ---- users
@@ -200,58 +214,65 @@ Task<std::optional<User>> SqliteStore::find_user_by_email(std::string email) {
 }
 
 Task<User> SqliteStore::create_user(NewUser user) {
-    db_->prepare(
-           "INSERT INTO users_user (password, is_superuser, email, full_name, image, role, is_active, is_staff) "
-           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
-        .bind(1, user.password)
-        .bind(2, user.is_superuser)
-        .bind(3, user.email)
-        .bind(4, user.full_name)
-        .bind(5, user.image)
-        .bind(6, user.role)
-        .bind(7, user.is_active)
-        .bind(8, user.is_staff)
-        .run();
-    co_return User{.id = db_->last_insert_id(),
-                   .email = std::move(user.email),
-                   .password = std::move(user.password),
-                   .is_superuser = user.is_superuser,
-                   .full_name = std::move(user.full_name),
-                   .image = std::move(user.image),
-                   .role = std::move(user.role),
-                   .is_active = user.is_active,
-                   .is_staff = user.is_staff};
+    return writer_->run([user = std::move(user)](Connection& db) mutable {
+        db.prepare("INSERT INTO users_user (password, is_superuser, email, full_name, image, role, is_active, "
+                   "is_staff) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+            .bind(1, user.password)
+            .bind(2, user.is_superuser)
+            .bind(3, user.email)
+            .bind(4, user.full_name)
+            .bind(5, user.image)
+            .bind(6, user.role)
+            .bind(7, user.is_active)
+            .bind(8, user.is_staff)
+            .run();
+        return User{.id = db.last_insert_id(),
+                    .email = std::move(user.email),
+                    .password = std::move(user.password),
+                    .is_superuser = user.is_superuser,
+                    .full_name = std::move(user.full_name),
+                    .image = std::move(user.image),
+                    .role = std::move(user.role),
+                    .is_active = user.is_active,
+                    .is_staff = user.is_staff};
+    });
 }
 
 Task<bool> SqliteStore::set_password(Id user, std::string hash) {
-    db_->prepare("UPDATE users_user SET password = ?2 WHERE id = ?1").bind(1, user).bind(2, hash).run();
-    co_return db_->changes() > 0;
+    return writer_->run([user, hash = std::move(hash)](Connection& db) {
+        db.prepare("UPDATE users_user SET password = ?2 WHERE id = ?1").bind(1, user).bind(2, hash).run();
+        return db.changes() > 0;
+    });
 }
 
 Task<void> SqliteStore::touch_last_login(Id user, TimePoint when) {
-    db_->prepare("UPDATE users_user SET last_login = ?2 WHERE id = ?1").bind(1, user).bind(2, format_db(when)).run();
-    co_return;
+    return writer_->run([user, when](Connection& db) {
+        db.prepare("UPDATE users_user SET last_login = ?2 WHERE id = ?1").bind(1, user).bind(2, format_db(when)).run();
+    });
 }
 
 Task<bool> SqliteStore::update_user(const User& user) {
-    db_->prepare(
-           "UPDATE users_user SET email = ?2, full_name = ?3, image = ?4, role = ?5, is_active = ?6, "
-           "is_staff = ?7, is_superuser = ?8 WHERE id = ?1")
-        .bind(1, user.id)
-        .bind(2, user.email)
-        .bind(3, user.full_name)
-        .bind(4, user.image)
-        .bind(5, user.role)
-        .bind(6, user.is_active)
-        .bind(7, user.is_staff)
-        .bind(8, user.is_superuser)
-        .run();
-    co_return db_->changes() > 0;
+    return writer_->run([user](Connection& db) {
+        db.prepare("UPDATE users_user SET email = ?2, full_name = ?3, image = ?4, role = ?5, is_active = ?6, "
+                   "is_staff = ?7, is_superuser = ?8 WHERE id = ?1")
+            .bind(1, user.id)
+            .bind(2, user.email)
+            .bind(3, user.full_name)
+            .bind(4, user.image)
+            .bind(5, user.role)
+            .bind(6, user.is_active)
+            .bind(7, user.is_staff)
+            .bind(8, user.is_superuser)
+            .run();
+        return db.changes() > 0;
+    });
 }
 
 Task<bool> SqliteStore::delete_user(Id user) {
-    db_->prepare("DELETE FROM users_user WHERE id = ?1").bind(1, user).run();
-    co_return db_->changes() > 0;
+    return writer_->run([user](Connection& db) {
+        db.prepare("DELETE FROM users_user WHERE id = ?1").bind(1, user).run();
+        return db.changes() > 0;
+    });
 }
 
 Task<std::vector<User>> SqliteStore::list_users() {
@@ -264,12 +285,13 @@ Task<std::vector<User>> SqliteStore::list_users() {
 // ---- sessions
 
 Task<void> SqliteStore::create_session(Session session) {
-    db_->prepare("INSERT OR REPLACE INTO castera_session (key_hash, user_id, expires) VALUES (?1, ?2, ?3)")
-        .bind(1, session.key_hash)
-        .bind(2, session.user_id)
-        .bind(3, format_db(session.expires))
-        .run();
-    co_return;
+    return writer_->run([session = std::move(session)](Connection& db) {
+        db.prepare("INSERT OR REPLACE INTO castera_session (key_hash, user_id, expires) VALUES (?1, ?2, ?3)")
+            .bind(1, session.key_hash)
+            .bind(2, session.user_id)
+            .bind(3, format_db(session.expires))
+            .run();
+    });
 }
 
 Task<std::optional<Session>> SqliteStore::find_session(std::string key_hash) {
@@ -294,13 +316,15 @@ Task<std::optional<SessionUser>> SqliteStore::find_session_user(std::string key_
 std::uint64_t SqliteStore::change_stamp() { return changes_->stamp(); }
 
 Task<void> SqliteStore::delete_session(std::string key_hash) {
-    db_->prepare("DELETE FROM castera_session WHERE key_hash = ?1").bind(1, key_hash).run();
-    co_return;
+    return writer_->run([key_hash = std::move(key_hash)](Connection& db) {
+        db.prepare("DELETE FROM castera_session WHERE key_hash = ?1").bind(1, key_hash).run();
+    });
 }
 
 Task<void> SqliteStore::delete_user_sessions(Id user) {
-    db_->prepare("DELETE FROM castera_session WHERE user_id = ?1").bind(1, user).run();
-    co_return;
+    return writer_->run([user](Connection& db) {
+        db.prepare("DELETE FROM castera_session WHERE user_id = ?1").bind(1, user).run();
+    });
 }
 
 // ---- API tokens
@@ -334,18 +358,19 @@ ApiToken read_token(const Statement& row) {
 
 Task<ApiToken> SqliteStore::create_api_token(ApiToken token) {
     token.created_at = now_utc();
-    db_->prepare(
-           "INSERT INTO castera_api_token (user_id, name, key_hash, prefix, created_at, expires_at) "
-           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-        .bind(1, token.user_id)
-        .bind(2, token.name)
-        .bind(3, token.key_hash)
-        .bind(4, token.prefix)
-        .bind(5, format_db(token.created_at))
-        .bind(6, optional_db_time(token.expires_at))
-        .run();
-    token.id = db_->last_insert_id();
-    co_return token;
+    return writer_->run([token = std::move(token)](Connection& db) mutable {
+        db.prepare("INSERT INTO castera_api_token (user_id, name, key_hash, prefix, created_at, expires_at) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .bind(1, token.user_id)
+            .bind(2, token.name)
+            .bind(3, token.key_hash)
+            .bind(4, token.prefix)
+            .bind(5, format_db(token.created_at))
+            .bind(6, optional_db_time(token.expires_at))
+            .run();
+        token.id = db.last_insert_id();
+        return std::move(token);
+    });
 }
 
 Task<std::vector<ApiToken>> SqliteStore::list_api_tokens(Id user) {
@@ -364,26 +389,36 @@ Task<std::optional<ApiToken>> SqliteStore::find_api_token(std::string key_hash) 
 }
 
 Task<bool> SqliteStore::delete_api_token(Id user, Id token) {
-    db_->prepare("DELETE FROM castera_api_token WHERE id = ?1 AND user_id = ?2").bind(1, token).bind(2, user).run();
-    co_return db_->changes() > 0;
+    return writer_->run([user, token](Connection& db) {
+        db.prepare("DELETE FROM castera_api_token WHERE id = ?1 AND user_id = ?2").bind(1, token).bind(2, user).run();
+        return db.changes() > 0;
+    });
 }
 
 Task<void> SqliteStore::touch_api_token(Id token, TimePoint when) {
-    db_->prepare("UPDATE castera_api_token SET last_used_at = ?2 WHERE id = ?1").bind(1, token).bind(2, format_db(when)).run();
-    co_return;
+    return writer_->run([token, when](Connection& db) {
+        db.prepare("UPDATE castera_api_token SET last_used_at = ?2 WHERE id = ?1")
+            .bind(1, token)
+            .bind(2, format_db(when))
+            .run();
+    });
 }
 
 // ---- meetings
 
-std::optional<Meeting> SqliteStore::meeting_by_id(Id id) {
+namespace {
+
+std::optional<Meeting> meeting_by_id(Connection& db, Id id) {
     Statement row =
-        db_->prepare(std::string("SELECT ").append(kMeetingColumns).append(" FROM meetings_meeting WHERE id = ?1"));
+        db.prepare(std::string("SELECT ").append(kMeetingColumns).append(" FROM meetings_meeting WHERE id = ?1"));
     row.bind(1, id);
     if (!row.step()) return std::nullopt;
     return read_meeting(row);
 }
 
-Task<std::optional<Meeting>> SqliteStore::find_meeting(Id id) { co_return meeting_by_id(id); }
+}  // namespace
+
+Task<std::optional<Meeting>> SqliteStore::find_meeting(Id id) { co_return meeting_by_id(*db_, id); }
 
 Task<std::optional<Meeting>> SqliteStore::find_meeting_by_room(std::string room_id) {
     Statement row = db_->prepare(
@@ -418,46 +453,50 @@ Task<Page<Meeting>> SqliteStore::list_meetings(MeetingQuery query) {
 Task<Meeting> SqliteStore::create_meeting(Meeting meeting) {
     meeting.room_id = random_uuid4();
     meeting.created_on = now_utc();
-    db_->prepare(
-           "INSERT INTO meetings_meeting (title, description, type_of, created_on, room_id, scheduled_date, "
-           "status, user_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
-        .bind(1, meeting.title)
-        .bind(2, meeting.description)
-        .bind(3, meeting.type_of)
-        .bind(4, format_db(meeting.created_on))
-        .bind(5, uuid_to_db(meeting.room_id))
-        .bind(6, format_db(meeting.scheduled_date))
-        .bind(7, meeting.status)
-        .bind(8, meeting.user_id)
-        .run();
-    meeting.id = db_->last_insert_id();
-    co_return meeting;
+    return writer_->run([meeting = std::move(meeting)](Connection& db) mutable {
+        db.prepare("INSERT INTO meetings_meeting (title, description, type_of, created_on, room_id, scheduled_date, "
+                   "status, user_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+            .bind(1, meeting.title)
+            .bind(2, meeting.description)
+            .bind(3, meeting.type_of)
+            .bind(4, format_db(meeting.created_on))
+            .bind(5, uuid_to_db(meeting.room_id))
+            .bind(6, format_db(meeting.scheduled_date))
+            .bind(7, meeting.status)
+            .bind(8, meeting.user_id)
+            .run();
+        meeting.id = db.last_insert_id();
+        return std::move(meeting);
+    });
 }
 
 Task<std::optional<Meeting>> SqliteStore::update_meeting(Id id, MeetingChanges changes) {
-    // Each column is written only when the change carries it: "?N IS NULL" keeps the old value,
-    // and ?7 says whether the description (which may become NULL) is part of the change.
-    db_->prepare(
-           "UPDATE meetings_meeting SET "
-           "title = coalesce(?2, title), "
-           "description = CASE WHEN ?7 THEN ?3 ELSE description END, "
-           "type_of = coalesce(?4, type_of), "
-           "scheduled_date = coalesce(?5, scheduled_date), "
-           "status = coalesce(?6, status) WHERE id = ?1")
-        .bind(1, id)
-        .bind(2, changes.title)
-        .bind(3, changes.description ? *changes.description : std::nullopt)
-        .bind(4, changes.type_of)
-        .bind(5, changes.scheduled_date ? std::optional(format_db(*changes.scheduled_date)) : std::nullopt)
-        .bind(6, changes.status)
-        .bind(7, changes.description.has_value())
-        .run();
-    co_return meeting_by_id(id);
+    return writer_->run([id, changes = std::move(changes)](Connection& db) {
+        // Each column is written only when the change carries it: "?N IS NULL" keeps the old
+        // value, and ?7 says whether the description (which may become NULL) is part of it.
+        db.prepare("UPDATE meetings_meeting SET "
+                   "title = coalesce(?2, title), "
+                   "description = CASE WHEN ?7 THEN ?3 ELSE description END, "
+                   "type_of = coalesce(?4, type_of), "
+                   "scheduled_date = coalesce(?5, scheduled_date), "
+                   "status = coalesce(?6, status) WHERE id = ?1")
+            .bind(1, id)
+            .bind(2, changes.title)
+            .bind(3, changes.description ? *changes.description : std::nullopt)
+            .bind(4, changes.type_of)
+            .bind(5, changes.scheduled_date ? std::optional(format_db(*changes.scheduled_date)) : std::nullopt)
+            .bind(6, changes.status)
+            .bind(7, changes.description.has_value())
+            .run();
+        return meeting_by_id(db, id);
+    });
 }
 
 Task<bool> SqliteStore::delete_meeting(Id id) {
-    db_->prepare("DELETE FROM meetings_meeting WHERE id = ?1").bind(1, id).run();
-    co_return db_->changes() > 0;
+    return writer_->run([id](Connection& db) {
+        db.prepare("DELETE FROM meetings_meeting WHERE id = ?1").bind(1, id).run();
+        return db.changes() > 0;
+    });
 }
 
 Task<OwnerTotals> SqliteStore::owner_totals(Id owner) {
@@ -481,27 +520,33 @@ Task<Page<Message>> SqliteStore::list_messages(Id meeting, std::optional<std::in
         "SELECT count(*) FROM meetings_message WHERE meeting_id = ?1", meeting, limit, offset, read_message);
 }
 
-std::optional<std::string> SqliteStore::email_of(Id user) {
-    Statement row = db_->prepare("SELECT email FROM users_user WHERE id = ?1");
+namespace {
+
+std::optional<std::string> email_of(Connection& db, Id user) {
+    Statement row = db.prepare("SELECT email FROM users_user WHERE id = ?1");
     row.bind(1, user);
     if (!row.step()) return std::nullopt;
     return row.column_text(0);
 }
 
+}  // namespace
+
 Task<Message> SqliteStore::create_message(Id meeting, Id user, std::string content) {
-    TimePoint now = now_utc();
-    db_->prepare("INSERT INTO meetings_message (content, timestamp, meeting_id, user_id) VALUES (?1, ?2, ?3, ?4)")
-        .bind(1, content)
-        .bind(2, format_db(now))
-        .bind(3, meeting)
-        .bind(4, user)
-        .run();
-    co_return Message{.id = db_->last_insert_id(),
-                      .meeting_id = meeting,
-                      .user_id = user,
-                      .user_email = email_of(user).value_or(""),
-                      .content = std::move(content),
-                      .timestamp = now};
+    return writer_->run([meeting, user, content = std::move(content)](Connection& db) mutable {
+        TimePoint now = now_utc();
+        db.prepare("INSERT INTO meetings_message (content, timestamp, meeting_id, user_id) VALUES (?1, ?2, ?3, ?4)")
+            .bind(1, content)
+            .bind(2, format_db(now))
+            .bind(3, meeting)
+            .bind(4, user)
+            .run();
+        return Message{.id = db.last_insert_id(),
+                       .meeting_id = meeting,
+                       .user_id = user,
+                       .user_email = email_of(db, user).value_or(""),
+                       .content = std::move(content),
+                       .timestamp = now};
+    });
 }
 
 Task<Page<Recording>> SqliteStore::list_recordings(Id meeting, std::optional<std::int64_t> limit,
@@ -514,46 +559,54 @@ Task<Page<Recording>> SqliteStore::list_recordings(Id meeting, std::optional<std
 }
 
 Task<Recording> SqliteStore::create_recording(Id meeting, Id user, std::string file_url) {
-    TimePoint now = now_utc();
-    db_->prepare(
-           "INSERT INTO meetings_recording (file_url, created_at, meeting_id, uploaded_by_id) VALUES (?1, ?2, ?3, ?4)")
-        .bind(1, file_url)
-        .bind(2, format_db(now))
-        .bind(3, meeting)
-        .bind(4, user)
-        .run();
-    co_return Recording{.id = db_->last_insert_id(),
-                        .meeting_id = meeting,
-                        .uploaded_by = user,
-                        .uploaded_by_email = email_of(user).value_or(""),
-                        .file_url = std::move(file_url),
-                        .created_at = now};
+    return writer_->run([meeting, user, file_url = std::move(file_url)](Connection& db) mutable {
+        TimePoint now = now_utc();
+        db.prepare("INSERT INTO meetings_recording (file_url, created_at, meeting_id, uploaded_by_id) "
+                   "VALUES (?1, ?2, ?3, ?4)")
+            .bind(1, file_url)
+            .bind(2, format_db(now))
+            .bind(3, meeting)
+            .bind(4, user)
+            .run();
+        return Recording{.id = db.last_insert_id(),
+                         .meeting_id = meeting,
+                         .uploaded_by = user,
+                         .uploaded_by_email = email_of(db, user).value_or(""),
+                         .file_url = std::move(file_url),
+                         .created_at = now};
+    });
 }
 
 // ---- participant states
 
-std::optional<ParticipantState> SqliteStore::participant_state(Id meeting, Id user) {
-    Statement row = db_->prepare(std::string(kStateSelect) + "WHERE p.meeting_id = ?1 AND p.user_id = ?2");
+namespace {
+
+std::optional<ParticipantState> participant_state(Connection& db, Id meeting, Id user) {
+    Statement row = db.prepare(std::string(kStateSelect) + "WHERE p.meeting_id = ?1 AND p.user_id = ?2");
     row.bind(1, meeting).bind(2, user);
     if (!row.step()) return std::nullopt;
     return read_state(row);
 }
 
+}  // namespace
+
 Task<ParticipantState> SqliteStore::set_participant_flag(Id meeting, Id user, ParticipantFlag flag, bool value) {
-    std::string column(flag_column(flag));
-    db_->prepare("INSERT INTO meetings_participantstate (meeting_id, user_id, " + column +
-                 ") VALUES (?1, ?2, ?3) ON CONFLICT (meeting_id, user_id) DO UPDATE SET " + column + " = ?3")
-        .bind(1, meeting)
-        .bind(2, user)
-        .bind(3, value)
-        .run();
-    auto state = participant_state(meeting, user);
-    if (!state) throw StoreUnavailable("participant state vanished after it was written");
-    co_return *state;
+    return writer_->run([meeting, user, flag, value](Connection& db) {
+        std::string column(flag_column(flag));
+        db.prepare("INSERT INTO meetings_participantstate (meeting_id, user_id, " + column +
+                   ") VALUES (?1, ?2, ?3) ON CONFLICT (meeting_id, user_id) DO UPDATE SET " + column + " = ?3")
+            .bind(1, meeting)
+            .bind(2, user)
+            .bind(3, value)
+            .run();
+        auto state = participant_state(db, meeting, user);
+        if (!state) throw StoreUnavailable("participant state vanished after it was written");
+        return std::move(*state);
+    });
 }
 
 Task<std::optional<ParticipantState>> SqliteStore::find_participant_state(Id meeting, Id user) {
-    co_return participant_state(meeting, user);
+    co_return participant_state(*db_, meeting, user);
 }
 
 Task<std::vector<ParticipantState>> SqliteStore::list_participant_states(Id meeting) {
@@ -567,23 +620,25 @@ Task<std::vector<ParticipantState>> SqliteStore::list_participant_states(Id meet
 // ---- signals
 
 Task<Signal> SqliteStore::create_signal(Id meeting, Id sender, std::string signal_type, std::string data_json) {
-    TimePoint now = now_utc();
-    db_->prepare(
-           "INSERT INTO meetings_signal (signal_type, data, created_at, meeting_id, sender_id) "
-           "VALUES (?1, ?2, ?3, ?4, ?5)")
-        .bind(1, signal_type)
-        .bind(2, data_json)
-        .bind(3, format_db(now))
-        .bind(4, meeting)
-        .bind(5, sender)
-        .run();
-    co_return Signal{.id = db_->last_insert_id(),
-                     .meeting_id = meeting,
-                     .sender_id = sender,
-                     .sender_email = email_of(sender).value_or(""),
-                     .signal_type = std::move(signal_type),
-                     .data = std::move(data_json),
-                     .created_at = now};
+    return writer_->run([meeting, sender, signal_type = std::move(signal_type),
+                         data_json = std::move(data_json)](Connection& db) mutable {
+        TimePoint now = now_utc();
+        db.prepare("INSERT INTO meetings_signal (signal_type, data, created_at, meeting_id, sender_id) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5)")
+            .bind(1, signal_type)
+            .bind(2, data_json)
+            .bind(3, format_db(now))
+            .bind(4, meeting)
+            .bind(5, sender)
+            .run();
+        return Signal{.id = db.last_insert_id(),
+                      .meeting_id = meeting,
+                      .sender_id = sender,
+                      .sender_email = email_of(db, sender).value_or(""),
+                      .signal_type = std::move(signal_type),
+                      .data = std::move(data_json),
+                      .created_at = now};
+    });
 }
 
 Task<bool> SqliteStore::ping() {

@@ -1,5 +1,6 @@
-// The Store on SQLite: one connection per event loop, WAL so that readers never wait for the
-// writer. Queries take microseconds on a local file, so they run on the calling loop.
+// The Store on SQLite: one connection per event loop for reads, WAL so that readers never wait
+// for the writer; reads take microseconds on a local file, so they run on the calling loop.
+// Writes go to the process's one Writer thread, which groups them into commits.
 #pragma once
 
 #include <memory>
@@ -11,10 +12,11 @@ namespace castera::sqlite {
 
 class ChangeWatch;
 class Connection;
+class Writer;
 
 class SqliteStore final : public Store {
 public:
-    explicit SqliteStore(const std::string& path);
+    SqliteStore(const std::string& path, std::shared_ptr<Writer> writer);
     ~SqliteStore() override;
 
     Task<std::optional<User>> find_user(Id id) override;
@@ -63,11 +65,9 @@ public:
     std::uint64_t change_stamp() override;
 
 private:
-    std::optional<Meeting> meeting_by_id(Id id);
-    std::optional<ParticipantState> participant_state(Id meeting, Id user);
-    std::optional<std::string> email_of(Id user);
 
-    std::unique_ptr<Connection> db_;
+    std::unique_ptr<Connection> db_;  // this loop's reads
+    std::shared_ptr<Writer> writer_;  // every loop's writes, grouped into commits
     std::unique_ptr<ChangeWatch> changes_;
 };
 

@@ -1,0 +1,135 @@
+// The one writer of an SQLite database for the whole process. Event loops hand it their writes;
+// it runs whatever has queued up meanwhile in one transaction (each write in a savepoint of its
+// own, so one write's failure is only its own), commits once, and only then resumes each
+// caller on its own loop. Under load a commit carries many writes; alone, a write waits for
+// nobody. Loops never take SQLite's write lock themselves, so they never sleep in its busy
+// handler, and a client is answered only once its row is committed.
+#pragma once
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
+#include "store/sqlite/connection.hpp"
+
+namespace castera::sqlite {
+
+// How a write completes: with its failure, and its result when it has one.
+template <typename Result>
+struct CompletionSignature {
+    using type = void(std::exception_ptr, Result);
+};
+template <>
+struct CompletionSignature<void> {
+    using type = void(std::exception_ptr);
+};
+
+class Writer {
+public:
+    explicit Writer(std::string path);
+    Writer(const Writer&) = delete;
+    Writer& operator=(const Writer&) = delete;
+    // Finishes the writes already handed over, then stops the thread.
+    ~Writer();
+
+    // Runs `work(connection)` in the next commit and resumes the caller with its result, or
+    // with the exception that it (or the commit) threw. Not a coroutine: `work` moves straight
+    // into the job and never lives in a coroutine frame.
+    template <typename Fn>
+    boost::asio::awaitable<std::invoke_result_t<Fn&, Connection&>> run(Fn work);
+
+    // One write as the writer thread sees it.
+    struct JobBase {
+        virtual ~JobBase() = default;
+        // Runs the write; an exception stays with the job.
+        virtual void execute(Connection& db) = 0;
+        virtual bool failed() const = 0;
+        // Resumes the caller, with the commit's failure if there was one.
+        virtual void finish(std::exception_ptr commit_failure) = 0;
+    };
+
+private:
+    template <typename Fn, typename Handler>
+    struct TypedJob;
+
+    void submit(std::unique_ptr<JobBase> job);
+    void thread_main();
+    // Waits for writes; false when stopping with none left.
+    bool next_batch(std::deque<std::unique_ptr<JobBase>>& batch);
+    // Runs a batch in one transaction; the failure that undid all of it, if any.
+    std::exception_ptr write_batch(std::deque<std::unique_ptr<JobBase>>& batch);
+
+    std::string path_;
+    std::optional<Connection> db_;  // the writer thread's alone
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::unique_ptr<JobBase>> queue_;
+    bool stopping_ = false;
+    std::thread thread_;  // last: it starts once everything above exists
+};
+
+template <typename Fn, typename Handler>
+struct Writer::TypedJob final : Writer::JobBase {
+    using Result = std::invoke_result_t<Fn&, Connection&>;
+    using Guard = boost::asio::executor_work_guard<boost::asio::associated_executor_t<Handler>>;
+
+    TypedJob(Fn w, Handler h)
+        : work(std::move(w)), handler(std::move(h)), guard(boost::asio::get_associated_executor(handler)) {}
+
+    void execute(Connection& db) override {
+        try {
+            if constexpr (std::is_void_v<Result>) work(db);
+            else result.emplace(work(db));
+        } catch (...) {
+            failure = std::current_exception();
+        }
+    }
+
+    bool failed() const override { return failure != nullptr; }
+
+    void finish(std::exception_ptr commit_failure) override {
+        if (!failure) failure = commit_failure;
+        auto home = guard.get_executor();
+        boost::asio::post(home, [handler = std::move(handler), failure = failure,
+                                 result = std::move(result)]() mutable {
+            if constexpr (std::is_void_v<Result>) {
+                std::move(handler)(failure);
+            } else {
+                if (failure) std::move(handler)(failure, Result{});
+                else std::move(handler)(failure, std::move(*result));
+            }
+        });
+    }
+
+    Fn work;
+    Handler handler;
+    Guard guard;
+    std::conditional_t<std::is_void_v<Result>, bool, std::optional<Result>> result{};
+    std::exception_ptr failure;
+};
+
+template <typename Fn>
+boost::asio::awaitable<std::invoke_result_t<Fn&, Connection&>> Writer::run(Fn work) {
+    using Result = std::invoke_result_t<Fn&, Connection&>;
+    using Signature = typename CompletionSignature<Result>::type;
+    auto initiate = [this](auto handler, Fn job_work) {
+        using HandlerType = decltype(handler);
+        submit(std::make_unique<TypedJob<Fn, HandlerType>>(std::move(job_work), std::move(handler)));
+    };
+    return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, Signature>(
+        std::move(initiate), boost::asio::use_awaitable, std::move(work));
+}
+
+}  // namespace castera::sqlite
