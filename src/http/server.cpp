@@ -88,8 +88,11 @@ Task<void> serve_connection(beast::tcp_stream stream, Loop& loop) {
             bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, header.version()};
             co_await bhttp::async_write(stream, cont, use_tuple);
         }
-        stream.expires_after(std::chrono::seconds(30));
-        std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+        // A request without a body is complete with its header: no second trip through the loop.
+        if (!parser.is_done()) {
+            stream.expires_after(std::chrono::seconds(30));
+            std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+        }
         if (ec) {
             if (!is_quiet_close(ec) || ec == bhttp::error::partial_message)
                 co_await write_response(stream, read_error_response(ec), header.version(), false);

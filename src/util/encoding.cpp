@@ -2,11 +2,11 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <array>
 #include <cstdint>
-#include <limits>
+#include <initializer_list>
+#include <memory>
 #include <stdexcept>
 
 namespace castera {
@@ -73,13 +73,6 @@ std::optional<std::string> decode_unpadded(std::string_view text, const ReverseT
     return out;
 }
 
-// OpenSSL takes int lengths; refusing larger inputs beats truncating them silently.
-int checked_int(std::size_t n) {
-    if (n > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-        throw std::length_error("input too large for OpenSSL");
-    return static_cast<int>(n);
-}
-
 }  // namespace
 
 std::string base64_encode(std::string_view bytes) {
@@ -111,23 +104,54 @@ std::string hex_encode(std::string_view bytes) {
     return out;
 }
 
-std::string sha256(std::string_view data) {
+namespace {
+
+// SHA-256 fetched once: OpenSSL 3 otherwise looks the algorithm up (under a global lock) on
+// every one-shot call, which the loops then contend on.
+const EVP_MD* sha256_algorithm() {
+    static EVP_MD* const algorithm = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (!algorithm) throw std::runtime_error("SHA-256 is not available");
+    return algorithm;
+}
+
+// One digest context per thread, reused.
+EVP_MD_CTX* digest_context() {
+    thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    if (!context) throw std::runtime_error("out of memory for a digest");
+    return context.get();
+}
+
+// SHA-256 of the concatenated parts.
+std::string sha256_of(std::initializer_list<std::string_view> parts) {
+    EVP_MD_CTX* context = digest_context();
+    if (EVP_DigestInit_ex2(context, sha256_algorithm(), nullptr) != 1)
+        throw std::runtime_error("SHA-256 initialisation failed");
+    for (std::string_view part : parts)
+        if (EVP_DigestUpdate(context, part.data(), part.size()) != 1) throw std::runtime_error("SHA-256 failed");
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
-    if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1)
-        throw std::runtime_error("EVP_Digest(SHA-256) failed");
+    if (EVP_DigestFinal_ex(context, digest, &length) != 1) throw std::runtime_error("SHA-256 failed");
     return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
+}  // namespace
+
+std::string sha256(std::string_view data) { return sha256_of({data}); }
+
 std::string sha256_hex(std::string_view data) { return hex_encode(sha256(data)); }
 
+// RFC 2104 over the reusable SHA-256 above: OpenSSL's one-shot HMAC() fetches its algorithms
+// on every call.
 std::string hmac_sha256(std::string_view key, std::string_view data) {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (!HMAC(EVP_sha256(), key.data(), checked_int(key.size()),
-              reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &length))
-        throw std::runtime_error("HMAC-SHA256 failed");
-    return std::string(reinterpret_cast<const char*>(mac), length);
+    constexpr std::size_t kBlock = 64;
+    std::string short_key = key.size() > kBlock ? sha256(key) : std::string(key);
+    std::string inner_pad(kBlock, '\x36');
+    std::string outer_pad(kBlock, '\x5c');
+    for (std::size_t i = 0; i < short_key.size(); ++i) {
+        inner_pad[i] = static_cast<char>(inner_pad[i] ^ short_key[i]);
+        outer_pad[i] = static_cast<char>(outer_pad[i] ^ short_key[i]);
+    }
+    return sha256_of({outer_pad, sha256_of({inner_pad, data})});
 }
 
 bool constant_time_equals(std::string_view a, std::string_view b) {
