@@ -173,6 +173,7 @@ void serve(App& app, const std::function<void(unsigned short)>& on_listening) {
     for (unsigned i = 0; i < threads; ++i) {
         contexts.push_back(std::make_unique<asio::io_context>(1));
         loops.push_back(std::make_unique<Loop>(Loop{app, *contexts.back(), app.stores->make_store()}));
+        loops.back()->store->settle_on(contexts.back()->get_executor());
     }
     asio::io_context& main_io = *contexts.front();
     tcp::acceptor acceptor = open_acceptor(main_io, app.config);

@@ -3,6 +3,7 @@
 // coroutine so that a backend with asynchronous I/O (PostgreSQL) never blocks an event loop.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
 #include <memory>
@@ -137,6 +138,11 @@ public:
     // call, whoever changed it. What is read from the database may be remembered for as long
     // as it stays the same. A store that cannot tell cheaply returns a new number every time.
     virtual std::uint64_t change_stamp() { return ++unknown_change_; }
+
+    // Says that from now on every call comes from this event loop, for as long as it lives
+    // (a server's loop). A backend may then keep its sockets registered with the loop between
+    // calls. Without it (the command line, tests), each call may run on another io_context.
+    virtual void settle_on(const boost::asio::any_io_executor& loop) { (void)loop; }
 
 private:
     std::uint64_t unknown_change_ = 0;

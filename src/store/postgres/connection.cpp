@@ -72,6 +72,27 @@ Task<bool> wait_socket(int fd, Direction direction, std::chrono::steady_clock::d
     co_return !watch->timed_out;
 }
 
+}  // namespace
+
+// The connected socket, registered with the loop once. libpq owns the descriptor: it is
+// released, never closed. The timer bounds each command.
+struct Watch {
+    Watch(const asio::any_io_executor& executor, int fd) : socket(executor, fd), timer(executor) {}
+    ~Watch() {
+        boost::system::error_code ignored;
+        timer.cancel();
+        if (socket.is_open()) socket.release();
+    }
+    asio::posix::stream_descriptor socket;
+    asio::steady_timer timer;
+    // Which wait the timer is for: a timer that fired just as its wait finished must not
+    // cancel the next one.
+    std::uint64_t wait_number = 0;
+    bool timed_out = false;
+};
+
+namespace {
+
 std::int64_t parse_integer(const char* text, std::size_t length) {
     std::int64_t value = 0;
     auto [end, error] = std::from_chars(text, text + length, value);
@@ -210,7 +231,10 @@ Task<std::unique_ptr<Connection>> Connection::open(std::string conninfo) {
     co_return connection;
 }
 
-Connection::~Connection() { PQfinish(conn_); }
+Connection::~Connection() {
+    watch_.reset();  // released before libpq closes the descriptor
+    PQfinish(conn_);
+}
 
 void Connection::fail(std::string_view what, const std::string& message) {
     if (PQstatus(conn_) != CONNECTION_OK) broken_ = true;
@@ -229,6 +253,44 @@ Task<void> Connection::wait(bool for_reading, std::chrono::steady_clock::duratio
     if (!ready) give_up(what, "no answer from the server in time");
 }
 
+Task<void> Connection::wait_connected(bool for_reading, std::string_view what) {
+    Direction direction = for_reading ? Direction::read : Direction::write;
+    // Asio's reactor is edge-triggered: readiness that came before the wait would not wake it.
+    if (ready_now(PQsocket(conn_), direction)) co_return;
+    auto remaining = deadline_ - std::chrono::steady_clock::now();
+    if (remaining <= std::chrono::steady_clock::duration::zero()) give_up(what, "no answer from the server in time");
+    auto executor = co_await asio::this_coro::executor;
+    // Away from a home loop, the io_context may be gone by the next call: nothing may stay
+    // registered with it.
+    if (!home_ || executor != *home_) {
+        co_await wait(for_reading, remaining, what);
+        co_return;
+    }
+    if (!watch_) {
+        int fd = PQsocket(conn_);
+        if (fd < 0) give_up(what, "the connection has no socket");
+        watch_ = std::make_shared<Watch>(executor, fd);
+    }
+    std::shared_ptr<Watch> watch = watch_;
+    std::uint64_t number = ++watch->wait_number;
+    watch->timed_out = false;
+    watch->timer.expires_after(remaining);
+    // The handler may run after this wait (or the connection) is gone: it holds the watch
+    // weakly and acts only for its own wait.
+    watch->timer.async_wait([weak = std::weak_ptr<Watch>(watch), number](boost::system::error_code ec) {
+        auto alive = weak.lock();
+        if (ec || !alive || alive->wait_number != number) return;
+        alive->timed_out = true;
+        boost::system::error_code ignored;
+        alive->socket.cancel(ignored);
+    });
+    auto kind = for_reading ? asio::posix::descriptor_base::wait_read : asio::posix::descriptor_base::wait_write;
+    // An error on the socket itself is left for libpq to find and report.
+    (void)co_await watch->socket.async_wait(kind, asio::as_tuple(asio::use_awaitable));
+    watch->timer.cancel();
+    if (watch->timed_out) give_up(what, "no answer from the server in time");
+}
+
 Task<void> Connection::finish_connecting() {
     if (PQstatus(conn_) == CONNECTION_BAD) give_up("connecting", one_line(PQerrorMessage(conn_)));
     // libpq's protocol: act as if the last poll asked for writing.
@@ -242,6 +304,7 @@ Task<void> Connection::finish_connecting() {
     if (PQsetnonblocking(conn_, 1) != 0) give_up("connecting", one_line(PQerrorMessage(conn_)));
     // Timestamps are read back as text: in UTC they end in "+00", which parse_db reads.
     busy_ = true;
+    deadline_ = std::chrono::steady_clock::now() + kQueryTimeout;
     if (!PQsendQuery(conn_, "SET TimeZone TO 'UTC'; SET client_encoding TO 'UTF8'"))
         give_up("setting the session up", one_line(PQerrorMessage(conn_)));
     co_await flush("setting the session up");
@@ -254,7 +317,7 @@ Task<void> Connection::flush(std::string_view what) {
         int pending = PQflush(conn_);
         if (pending == 0) co_return;
         if (pending < 0) give_up(what, one_line(PQerrorMessage(conn_)));
-        co_await wait(/*for_reading=*/false, kQueryTimeout, what);
+        co_await wait_connected(/*for_reading=*/false, what);
     }
 }
 
@@ -262,7 +325,7 @@ Task<Result> Connection::read_result(std::string_view what) {
     std::optional<Result> outcome;
     for (;;) {
         while (PQisBusy(conn_)) {
-            co_await wait(/*for_reading=*/true, kQueryTimeout, what);
+            co_await wait_connected(/*for_reading=*/true, what);
             if (!PQconsumeInput(conn_)) give_up(what, one_line(PQerrorMessage(conn_)));
         }
         PGresult* raw = PQgetResult(conn_);
@@ -286,6 +349,7 @@ void Connection::check(const Result& result, std::string_view what) {
 
 Task<void> Connection::prepare(const Statement& statement, int parameter_count) {
     busy_ = true;
+    deadline_ = std::chrono::steady_clock::now() + kQueryTimeout;
     if (!PQsendPrepare(conn_, statement.name.c_str(), statement.sql.c_str(), parameter_count, nullptr))
         give_up("preparing " + statement.name, one_line(PQerrorMessage(conn_)));
     co_await flush(statement.name);
@@ -298,6 +362,7 @@ Task<Result> Connection::run(const Statement& statement, const Params& params) {
     if (!prepared_.contains(statement.name)) co_await prepare(statement, params.size());
     std::vector<const char*> values = params.pointers();
     busy_ = true;
+    deadline_ = std::chrono::steady_clock::now() + kQueryTimeout;
     if (!PQsendQueryPrepared(conn_, statement.name.c_str(), params.size(), values.data(), nullptr, nullptr,
                              /*resultFormat=*/0))
         give_up(statement.name, one_line(PQerrorMessage(conn_)));
@@ -307,8 +372,10 @@ Task<Result> Connection::run(const Statement& statement, const Params& params) {
     co_return result;
 }
 
-bool Connection::usable() {
-    if (broken_ || busy_ || PQstatus(conn_) != CONNECTION_OK) return false;
+bool Connection::usable() const { return !broken_ && !busy_ && PQstatus(conn_) == CONNECTION_OK; }
+
+bool Connection::still_open() {
+    if (!usable()) return false;
     // An idle connection has nothing to read unless the server said goodbye (a restart, an
     // administrator's kill): read it now rather than fail the next request with it.
     int fd = PQsocket(conn_);

@@ -5,6 +5,8 @@
 
 #include <libpq-fe.h>
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -66,6 +68,8 @@ struct Statement {
     std::string sql;
 };
 
+struct Watch;
+
 class Connection {
 public:
     // Connects without blocking (PQconnectStart/PQconnectPoll) and sets the session up
@@ -81,15 +85,25 @@ public:
     Task<Result> run(const Statement& statement, const Params& params);
 
     // False once the connection failed, or when a query on it was abandoned half-way; the
-    // pool then drops it and opens another. Called on an idle connection, it also notices
-    // that the server closed it meanwhile.
-    bool usable();
+    // pool then drops it and opens another.
+    bool usable() const;
+    // usable(), and also reads an idle connection to notice that the server closed it
+    // meanwhile (a restart, an administrator's kill): one poll, so asked when lending it out.
+    bool still_open();
+
+    // This connection is used on this loop only: its socket may stay registered there.
+    void settle_on(const boost::asio::any_io_executor& loop) { home_ = loop; }
 
 private:
     explicit Connection(PGconn* conn) : conn_(conn) {}
 
     Task<void> finish_connecting();
+    // While connecting: libpq may move to another socket between polls, so each wait watches
+    // the socket of the moment.
     Task<void> wait(bool for_reading, std::chrono::steady_clock::duration timeout, std::string_view what);
+    // Once connected: on its home loop the socket stays registered, so a wait costs no
+    // registration; elsewhere each wait registers it anew. `deadline_` bounds the command.
+    Task<void> wait_connected(bool for_reading, std::string_view what);
     Task<void> flush(std::string_view what);
     // Collects every result of the command in flight; the connection is idle again after it.
     Task<Result> read_result(std::string_view what);
@@ -102,6 +116,10 @@ private:
     [[noreturn]] void give_up(std::string_view what, const std::string& message);
 
     PGconn* conn_;
+    // The connected socket as the loop sees it; made on first use, on the loop that uses it.
+    std::shared_ptr<Watch> watch_;
+    std::optional<boost::asio::any_io_executor> home_;
+    std::chrono::steady_clock::time_point deadline_;
     bool broken_ = false;
     bool busy_ = false;  // a command was sent and its results are not all read yet
     std::unordered_set<std::string> prepared_;

@@ -42,6 +42,7 @@ Task<Lease> Pool::open_new() {
     std::unique_ptr<Connection> connection;
     try {
         connection = co_await Connection::open(conninfo_);
+        if (home_) connection->settle_on(*home_);
     } catch (...) {
         give_back(nullptr);  // frees the slot, and lets a waiter try for itself
         throw;
@@ -54,7 +55,7 @@ Task<Lease> Pool::acquire() {
         while (!idle_.empty()) {
             std::unique_ptr<Connection> connection = std::move(idle_.back());
             idle_.pop_back();
-            if (connection->usable()) co_return Lease(weak_from_this(), std::move(connection));
+            if (connection->still_open()) co_return Lease(weak_from_this(), std::move(connection));
             --open_;
         }
         if (open_ < size_) co_return co_await open_new();
@@ -72,7 +73,7 @@ Task<Lease> Pool::acquire() {
             }
         } unregister{weak_from_this(), &waiter};
         co_await waiter.timer.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (waiter.handed && waiter.handed->usable()) co_return Lease(weak_from_this(), std::move(waiter.handed));
+        if (waiter.handed && waiter.handed->still_open()) co_return Lease(weak_from_this(), std::move(waiter.handed));
         if (waiter.handed) give_back(nullptr);
     }
 }

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <deque>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +43,9 @@ public:
     // room, else the next one given back. Throws StoreUnavailable when none can be opened.
     Task<Lease> acquire();
 
+    // Every connection of this pool will be used on this loop only: see Store::settle_on.
+    void settle_on(const boost::asio::any_io_executor& loop) { home_ = loop; }
+
     // Takes a connection back; nullptr says that a borrowed connection was dropped.
     void give_back(std::unique_ptr<Connection> connection);
 
@@ -58,6 +62,7 @@ private:
 
     std::string conninfo_;
     std::size_t size_;
+    std::optional<boost::asio::any_io_executor> home_;
     std::size_t open_ = 0;  // connections idle or lent out
     std::vector<std::unique_ptr<Connection>> idle_;
     std::deque<Waiter*> waiters_;

@@ -380,6 +380,8 @@ PostgresStore::PostgresStore(std::string conninfo, std::size_t pool_size)
 
 PostgresStore::~PostgresStore() = default;
 
+void PostgresStore::settle_on(const boost::asio::any_io_executor& loop) { pool_->settle_on(loop); }
+
 Task<Result> PostgresStore::run(const Statement& statement, const Params& params) {
     Lease connection = co_await pool_->acquire();
     co_return co_await connection->run(statement, params);

@@ -63,6 +63,7 @@ public:
     Task<Signal> create_signal(Id meeting, Id sender, std::string signal_type, std::string data_json) override;
 
     Task<bool> ping() override;
+    void settle_on(const boost::asio::any_io_executor& loop) override;
 
 private:
     // Runs one statement on a pooled connection.
