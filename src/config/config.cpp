@@ -187,7 +187,98 @@ void read_limits(Config& c) {
             parse_integer_setting("CASTERA_WS_MAX_QUEUED_FRAMES", *v, 1, 1 << 20));
 }
 
+// The value of one hexadecimal digit, or -1.
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// A password in a URL may be percent-encoded (it can hold '@', ':' or '/').
+std::string percent_decode(std::string_view text, const std::string& setting) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '%') {
+            out += text[i];
+            continue;
+        }
+        int high = i + 2 < text.size() ? hex_digit(text[i + 1]) : -1;
+        int low = i + 2 < text.size() ? hex_digit(text[i + 2]) : -1;
+        if (high < 0 || low < 0) throw ConfigError(setting + " has a malformed %-escape");
+        out += static_cast<char>(high * 16 + low);
+        i += 2;
+    }
+    return out;
+}
+
+// REDIS_HOST alone selects Redis, as in the old server; CASTERA_REDIS_URL wins when both are set.
+void read_redis(Config& c) {
+    if (auto v = env("CASTERA_REDIS_URL"); v && !v->empty()) {
+        Config::Redis parsed = parse_redis_url(*v);
+        parsed.instance_ttl = c.redis.instance_ttl;
+        c.redis = std::move(parsed);
+    } else if (auto host = env("REDIS_HOST"); host && !host->empty()) {
+        c.redis.host = *host;
+        if (auto port = env("REDIS_PORT"); port && !port->empty())
+            c.redis.port = static_cast<std::uint16_t>(parse_integer_setting("REDIS_PORT", *port, 1, 65535));
+    }
+    if (auto v = env("CASTERA_REDIS_INSTANCE_TTL_SECONDS"))
+        c.redis.instance_ttl =
+            std::chrono::seconds(parse_integer_setting("CASTERA_REDIS_INSTANCE_TTL_SECONDS", *v, 3, 600));
+}
+
 }  // namespace
+
+Config::Redis parse_redis_url(const std::string& url) {
+    const std::string setting = "CASTERA_REDIS_URL";
+    constexpr std::string_view scheme = "redis://";
+    std::string_view rest = url;
+    if (!rest.starts_with(scheme))
+        throw ConfigError(setting + " must look like redis://[:password@]host[:port][/db], not \"" + url + "\"");
+    rest.remove_prefix(scheme.size());
+    Config::Redis out;
+    // The database number after the first '/', the credentials before the last '@'.
+    std::string_view path;
+    if (std::size_t slash = rest.find('/'); slash != std::string_view::npos) {
+        path = rest.substr(slash + 1);
+        rest = rest.substr(0, slash);
+    }
+    if (std::size_t at = rest.rfind('@'); at != std::string_view::npos) {
+        std::string_view userinfo = rest.substr(0, at);
+        rest = rest.substr(at + 1);
+        std::size_t colon = userinfo.find(':');
+        if (colon == std::string_view::npos) {
+            // redis://secret@host: a lone value is the password, as redis-py reads it.
+            out.password = percent_decode(userinfo, setting);
+        } else {
+            out.username = percent_decode(userinfo.substr(0, colon), setting);
+            out.password = percent_decode(userinfo.substr(colon + 1), setting);
+        }
+    }
+    std::string_view port;
+    if (rest.starts_with('[')) {  // [IPv6]:port
+        std::size_t close = rest.find(']');
+        if (close == std::string_view::npos) throw ConfigError(setting + " has an unclosed '[' in its host");
+        out.host = std::string(rest.substr(1, close - 1));
+        std::string_view after = rest.substr(close + 1);
+        if (!after.empty() && after.front() != ':') throw ConfigError(setting + " has text after its host");
+        if (!after.empty()) port = after.substr(1);
+    } else if (std::size_t colon = rest.rfind(':'); colon != std::string_view::npos) {
+        out.host = std::string(rest.substr(0, colon));
+        port = rest.substr(colon + 1);
+    } else {
+        out.host = std::string(rest);
+    }
+    if (out.host.empty()) throw ConfigError(setting + " names no host");
+    if (out.host.find_first_of(" \t/?#@") != std::string::npos)
+        throw ConfigError(setting + " has a malformed host \"" + out.host + "\"");
+    if (!port.empty())
+        out.port = static_cast<std::uint16_t>(parse_integer_setting(setting + " port", std::string(port), 1, 65535));
+    if (!path.empty())
+        out.db = static_cast<int>(parse_integer_setting(setting + " database", std::string(path), 0, 1000000));
+    return out;
+}
 
 bool parse_bool_setting(const std::string& name, const std::string& value) {
     std::string v = lower(value);
@@ -204,6 +295,7 @@ Config load_config_from_env() {
     read_limits(c);
     read_clerk(c);
     read_throttling(c);
+    read_redis(c);
     check_secret_key(c);
     return c;
 }

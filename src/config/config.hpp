@@ -57,6 +57,20 @@ struct Config {
     std::chrono::seconds ws_idle_timeout{60};  // pinged at half of it, dropped at all of it
     int ws_max_connections_per_user = 50;    // in this process
     int ws_max_connections_per_room = 1000;  // in this process
+
+    // Several instances: rooms shared through Redis pub/sub (CASTERA_REDIS_URL, or the old
+    // server's REDIS_HOST/REDIS_PORT). No host: the in-process bus, no Redis needed.
+    struct Redis {
+        std::string host;
+        std::uint16_t port = 6379;
+        std::string username;  // Redis 6 ACL user, from redis://user:password@host
+        std::string password;
+        int db = 0;            // redis://host:port/db
+        // How long an instance that stopped refreshing its liveness key counts as alive; its
+        // participants are announced as left at most one sweep (2 s) after that.
+        std::chrono::seconds instance_ttl{10};
+        bool enabled() const { return !host.empty(); }
+    } redis;
 };
 
 // Thrown for bad configuration; the message is the one line shown to the operator.
@@ -69,5 +83,10 @@ Config load_config_from_env();
 
 // Parses "True"/"true"/"1"/"yes"/"on" and their opposites; throws ConfigError otherwise.
 bool parse_bool_setting(const std::string& name, const std::string& value);
+
+// Reads redis://[[user]:password@]host[:port][/db] (rediss:// and unix sockets are not
+// supported); throws ConfigError naming CASTERA_REDIS_URL otherwise. The password may be
+// percent-encoded.
+Config::Redis parse_redis_url(const std::string& url);
 
 }  // namespace castera
