@@ -111,7 +111,7 @@ Task<http::Response> delete_meeting(RequestContext& ctx) {
     if (!meeting) co_return not_found();
     if (!may_manage(ctx.caller(), *meeting)) co_return forbidden();
     co_await ctx.store().delete_meeting(meeting->id);
-    ctx.app().rooms.close_room(meeting->id, kCloseMeetingDeleted, "the meeting was deleted");
+    ctx.app().bus->close_room(meeting->id, kCloseMeetingDeleted, "the meeting was deleted");
     http::Response res;
     res.status = 204;
     co_return res;

@@ -11,6 +11,7 @@
 #include "auth/clerk.hpp"
 #include "auth/credential_cache.hpp"
 #include "auth/throttle.hpp"
+#include "bus/room_bus.hpp"
 #include "config/config.hpp"
 #include "realtime/room_hub.hpp"
 #include "store/store.hpp"
@@ -26,6 +27,8 @@ struct App {
     std::unique_ptr<StoreFactory> stores;
     CredentialCache credentials;
     RoomHub rooms;
+    // Carries room events to the other instances (after `rooms`, which it delivers to).
+    std::unique_ptr<RoomBus> bus = make_room_bus(config, rooms);
     // PBKDF2 takes hundreds of milliseconds: it runs here, never on an event loop.
     boost::asio::thread_pool hashing{2};
     // Clerk's verification keys (after `hashing`, whose threads refresh them).

@@ -51,23 +51,51 @@ RoomEvent chat_event(const Message& m) {
     return {std::move(compat), std::move(typed)};
 }
 
-RoomEvent presence_event(std::string_view what, const RoomMember& who) {
+namespace {
+
+// One presence event, whichever instance the participant is on.
+RoomEvent make_presence(std::string_view what, std::string_view peer_id, Id user_id, std::string_view email) {
     Frame compat = make_frame([&](JsonWriter& w) {
         w.begin_object();
         w.field("presence", what);
-        w.field("user", who.email);
+        w.field("user", email);
         w.end_object();
     });
     Frame typed = make_frame([&](JsonWriter& w) {
         w.begin_object();
         w.field("type", "presence");
         w.field("event", what);
-        w.field("peer_id", who.peer_id);
-        w.field("user", who.user_id);
-        w.field("user_email", who.email);
+        w.field("peer_id", peer_id);
+        w.field("user", user_id);
+        w.field("user_email", email);
         w.end_object();
     });
     return {std::move(compat), std::move(typed)};
+}
+
+// A participant's entry in the welcome list.
+void write_participant(JsonWriter& w, std::string_view peer_id, Id user_id, std::string_view email,
+                       const std::vector<ParticipantState>& states) {
+    w.begin_object();
+    w.field("peer_id", peer_id);
+    w.field("user", user_id);
+    w.field("user_email", email);
+    w.key("state");
+    auto state = std::find_if(states.begin(), states.end(),
+                              [&](const ParticipantState& s) { return s.user_id == user_id; });
+    if (state != states.end()) write_flags(w, *state);
+    else write_flags(w, ParticipantState{});
+    w.end_object();
+}
+
+}  // namespace
+
+RoomEvent presence_event(std::string_view what, const RoomMember& who) {
+    return make_presence(what, who.peer_id, who.user_id, who.email);
+}
+
+RoomEvent presence_event(std::string_view what, const PeerInfo& who) {
+    return make_presence(what, who.peer_id, who.user_id, who.email);
 }
 
 RoomEvent participant_state_event(const ParticipantState& s) {
@@ -93,7 +121,8 @@ RoomEvent meeting_status_event(Id meeting, std::string_view status) {
             })};
 }
 
-Frame welcome_frame(const RoomMember& self, const Meeting& meeting, const std::vector<std::shared_ptr<RoomMember>>& peers,
+Frame welcome_frame(const RoomMember& self, const Meeting& meeting,
+                    const std::vector<std::shared_ptr<RoomMember>>& peers, const std::vector<PeerInfo>& remote,
                     const std::vector<ParticipantState>& states) {
     return make_frame([&](JsonWriter& w) {
         w.begin_object();
@@ -112,18 +141,8 @@ Frame welcome_frame(const RoomMember& self, const Meeting& meeting, const std::v
         w.end_object();
         w.key("participants");
         w.begin_array();
-        for (const auto& peer : peers) {
-            w.begin_object();
-            w.field("peer_id", peer->peer_id);
-            w.field("user", peer->user_id);
-            w.field("user_email", peer->email);
-            w.key("state");
-            auto state = std::find_if(states.begin(), states.end(),
-                                      [&](const ParticipantState& s) { return s.user_id == peer->user_id; });
-            if (state != states.end()) write_flags(w, *state);
-            else write_flags(w, ParticipantState{});
-            w.end_object();
-        }
+        for (const auto& peer : peers) write_participant(w, peer->peer_id, peer->user_id, peer->email, states);
+        for (const auto& peer : remote) write_participant(w, peer.peer_id, peer.user_id, peer.email, states);
         w.end_array();
         w.end_object();
     });
@@ -164,15 +183,15 @@ Frame pong_frame(std::string_view id_json) {
     });
 }
 
-void publish_message(App& app, const Message& message) { app.rooms.broadcast(message.meeting_id, chat_event(message)); }
+void publish_message(App& app, const Message& message) { app.bus->broadcast(message.meeting_id, chat_event(message)); }
 
 void publish_participant_state(App& app, const ParticipantState& state) {
-    app.rooms.broadcast(state.meeting_id, participant_state_event(state));
+    app.bus->broadcast(state.meeting_id, participant_state_event(state));
 }
 
 void publish_meeting_status(App& app, Id meeting, std::string_view status) {
-    app.rooms.broadcast(meeting, meeting_status_event(meeting, status));
-    if (status == "ended") app.rooms.close_room(meeting, kCloseMeetingEnded, "the meeting has ended");
+    app.bus->broadcast(meeting, meeting_status_event(meeting, status));
+    if (status == "ended") app.bus->close_room(meeting, kCloseMeetingEnded, "the meeting has ended");
 }
 
 }  // namespace castera

@@ -23,22 +23,25 @@ inline constexpr std::uint16_t kCloseTooManyConnections = 4008;  // a room or us
 RoomEvent chat_event(const Message& message);
 // Presence: {"presence":"joined"|"left","user"} / {"type":"presence","event","peer_id","user","user_email"}.
 RoomEvent presence_event(std::string_view what, const RoomMember& who);
+// The same for a participant of another instance (announced by the bus).
+RoomEvent presence_event(std::string_view what, const PeerInfo& who);
 // A participant's state (typed only).
 RoomEvent participant_state_event(const ParticipantState& state);
 // The meeting's status (typed only).
 RoomEvent meeting_status_event(Id meeting, std::string_view status);
 
 // To one connection, typed only.
+// `peers` are this instance's members of the room, `remote` those of the other instances.
 Frame welcome_frame(const RoomMember& self, const Meeting& meeting, const std::vector<std::shared_ptr<RoomMember>>& peers,
-                    const std::vector<ParticipantState>& states);
+                    const std::vector<PeerInfo>& remote, const std::vector<ParticipantState>& states);
 Frame signal_frame(const RoomMember& from, std::string_view signal_type, std::string_view data_json);
 Frame error_frame(std::string_view code, std::string_view message);
 // `id_json` is the ping's "id", already JSON, echoed as sent.
 Frame pong_frame(std::string_view id_json);
 
-// Pushes into the meeting's room: a stored message (REST and WebSocket share one
-// conversation), a changed participant state, a new status (an ended meeting's connections are
-// then closed with kCloseMeetingEnded).
+// Pushes into the meeting's room, on every instance (through App::bus): a stored message
+// (REST and WebSocket share one conversation), a changed participant state, a new status (an
+// ended meeting's connections are then closed with kCloseMeetingEnded).
 void publish_message(App& app, const Message& message);
 void publish_participant_state(App& app, const ParticipantState& state);
 void publish_meeting_status(App& app, Id meeting, std::string_view status);

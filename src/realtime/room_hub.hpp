@@ -23,6 +23,13 @@ struct RoomEvent {
     Frame typed;
 };
 
+// A participant as another instance knows it (welcome lists, presence of remote peers).
+struct PeerInfo {
+    std::string peer_id;
+    Id user_id = 0;
+    std::string email;
+};
+
 // A connection as the hub sees it.
 class RoomMember {
 public:

@@ -3,8 +3,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
@@ -12,7 +12,8 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
-#include <deque>
+#include <list>
+#include <tuple>
 
 #include "auth/authenticate.hpp"
 #include "http/beast_io.hpp"
@@ -28,7 +29,9 @@ namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-using WebSocket = websocket::stream<beast::tcp_stream>;
+// Over the bare socket: the WebSocket keeps its own timeouts (see configure), and a tcp_stream
+// below it would add an idle timer pair and a larger pending read to every connection.
+using WebSocket = websocket::stream<asio::ip::tcp::socket>;
 
 // Close codes (see docs/PROTOCOL.md).
 constexpr std::uint16_t kCloseInvalidJson = 1007;   // compatible protocol: the frame is not JSON
@@ -38,13 +41,14 @@ constexpr std::uint16_t kClosePolicy = 1008;        // outbound queue overflow, 
 constexpr std::string_view kTypedProtocol = "castera.v2";
 
 // One accepted WebSocket: a reader (this coroutine's caller) and a writer coroutine that
-// drains a bounded queue, so that a slow reader never holds up the room.
+// drains a bounded queue, so that a slow reader never holds up the room. The writer runs only
+// while there is something to send: an idle connection, the common case by far, then holds no
+// writer frame and no timer.
 class Connection : public RoomMember, public std::enable_shared_from_this<Connection> {
 public:
     Connection(WebSocket ws, const User& user, bool typed, const Config& config)
         : RoomMember("p_" + random_token(12), user.id, user.email, typed),
           ws_(std::move(ws)),
-          wake_(ws_.get_executor()),
           max_queue_(config.ws_max_queued_frames),
           rate_(config.ws_messages_per_second),
           burst_(config.ws_message_burst),
@@ -73,7 +77,7 @@ public:
             return;
         }
         queue_.push_back(std::move(frame));
-        wake_.cancel();
+        wake_writer();
     }
 
     // Must run on the connection's loop. The writer sends the close after the queue when
@@ -83,10 +87,21 @@ public:
         closing_ = true;
         close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
         if (!drain) queue_.clear();
-        wake_.cancel();
+        wake_writer();
     }
 
     bool closing() const { return closing_; }
+
+    // castera.v2 starts with the welcome, but the connection is in its room (and receives)
+    // while the welcome is being put together, which may wait on the store or on Redis: what
+    // arrives meanwhile is kept behind it. Must run on the connection's loop.
+    void hold_for_welcome() { held_ = true; }
+    void send_welcome(Frame welcome) {
+        if (closing_) return;
+        queue_.push_front(std::move(welcome));
+        held_ = false;
+        wake_writer();
+    }
 
     // A token bucket: `rate` frames a second on average, `burst` at once.
     bool take_message_token() {
@@ -98,36 +113,36 @@ public:
         return true;
     }
 
-    // Sends queued frames in order, then the close frame when one was requested.
-    Task<void> write_loop() {
-        auto self = shared_from_this();
-        while (true) {
-            while (!queue_.empty()) {
-                Frame frame = queue_.front();
-                auto [ec, n] = co_await ws_.async_write(asio::buffer(*frame), use_tuple);
-                if (ec) co_return;
-                if (!queue_.empty()) queue_.pop_front();
-            }
-            if (closing_ || stopped_) break;
-            wake_.expires_at(asio::steady_timer::time_point::max());
-            co_await wake_.async_wait(use_tuple);
-        }
-        if (closing_ && ws_.is_open()) co_await ws_.async_close(close_reason_, use_tuple);
-    }
-
-    // Ends the writer once the reader is done.
-    void stop() {
-        stopped_ = true;
-        wake_.cancel();
-    }
+    // No writer starts once the reader is done.
+    void stop() { stopped_ = true; }
 
 private:
+    void wake_writer() {
+        if (writing_ || stopped_) return;
+        writing_ = true;
+        asio::co_spawn(ws_.get_executor(), write_queue(), asio::detached);
+    }
+
+    // Sends queued frames in order, then the close frame when one was requested.
+    Task<void> write_queue() {
+        auto self = shared_from_this();
+        while (!queue_.empty() && (!held_ || closing_)) {
+            Frame frame = queue_.front();
+            auto [ec, n] = co_await ws_.async_write(asio::buffer(*frame), use_tuple);
+            if (ec) co_return;  // leaves writing_ set: nothing more is sent on a failed socket
+            if (!queue_.empty()) queue_.pop_front();
+        }
+        if (closing_ && ws_.is_open()) co_await ws_.async_close(close_reason_, use_tuple);
+        writing_ = false;
+    }
+
     WebSocket ws_;
-    asio::steady_timer wake_;
-    std::deque<Frame> queue_;
+    std::list<Frame> queue_;  // not a deque: that allocates ~600 bytes even while empty, i.e. idle
     std::size_t max_queue_;
     bool closing_ = false;
     bool stopped_ = false;
+    bool writing_ = false;  // a writer is running
+    bool held_ = false;  // frames wait for the welcome
     websocket::close_reason close_reason_;
     double rate_;
     double burst_;
@@ -287,7 +302,14 @@ Task<void> handle_signal(Session& s, const boost::json::object& frame) {
         co_return;
     }
     std::string data_json = boost::json::serialize(*data);
-    if (!s.loop.app.rooms.send_to_peer(s.meeting.id, to->get_string(), signal_frame(s.conn, signal_type, data_json))) {
+    Frame signal = signal_frame(s.conn, signal_type, data_json);
+    bool delivered = s.loop.app.rooms.send_to_peer(s.meeting.id, to->get_string(), signal);
+    // Not here: the peer may be on another instance (one round trip to Redis, none otherwise).
+    if (!delivered && s.loop.app.bus->spans_instances()) {
+        std::string peer(to->get_string());
+        delivered = co_await s.loop.app.bus->send_to_remote_peer(s.meeting.id, std::move(peer), signal);
+    }
+    if (!delivered) {
         send_error(s, "unknown_peer", "no peer " + std::string(to->get_string()) + " in this room");
         co_return;
     }
@@ -354,12 +376,22 @@ Task<void> handle_typed_frame(Session& s, std::string_view text) {
     }
 }
 
-// Reads frames until the connection ends.
+// Reads frames until the connection ends. An idle connection always has a read pending, and
+// Beast sizes the buffer before a byte arrives: a message's first step is small, so that the
+// pending read holds little, the rest comes in larger steps, and a large message's buffer is
+// let go once handled.
 Task<void> read_loop(Session& s) {
+    constexpr std::size_t kFirstStep = 128;  // a ping, a short chat
+    constexpr std::size_t kNextSteps = 4096;
     beast::flat_buffer buffer;
     while (true) {
         buffer.clear();
-        auto [ec, n] = co_await s.conn.socket().async_read(buffer, use_tuple);
+        if (buffer.capacity() > kNextSteps) buffer.shrink_to_fit();
+        beast::error_code ec;
+        do {
+            std::size_t step = buffer.size() == 0 ? kFirstStep : kNextSteps;
+            std::tie(ec, std::ignore) = co_await s.conn.socket().async_read_some(buffer, step, use_tuple);
+        } while (!ec && !s.conn.socket().is_message_done());
         if (ec) co_return;  // closed, too big (Beast sends 1009), timed out or reset
         if (s.conn.closing()) continue;  // draining until the peer answers our close
         if (!s.conn.socket().got_text()) {
@@ -406,13 +438,15 @@ void configure(WebSocket& ws, const Config& config, bool typed) {
 
 Task<void> send_welcome(Session& s) {
     auto peers = s.loop.app.rooms.members(s.meeting.id);
+    std::vector<PeerInfo> remote;
+    if (s.loop.app.bus->spans_instances()) remote = co_await s.loop.app.bus->remote_members(s.meeting.id);
     auto states = co_await s.loop.store->list_participant_states(s.meeting.id);
-    s.conn.enqueue(welcome_frame(s.conn, s.meeting, peers, states));
+    s.conn.send_welcome(welcome_frame(s.conn, s.meeting, peers, remote, states));
 }
 
 }  // namespace
 
-Task<void> serve_websocket(beast::tcp_stream stream, http::BeastRequest req, std::string remote, Loop& loop) {
+Task<void> serve_websocket(beast::tcp_stream&& stream, http::BeastRequest&& req, std::string remote, Loop& loop) {
     http::Request view = http::make_request_view(req, remote);
     Admission admission;
     try {
@@ -428,31 +462,35 @@ Task<void> serve_websocket(beast::tcp_stream stream, http::BeastRequest req, std
     }
     const Config& config = loop.app.config;
     bool typed = wants_typed_protocol(req);
-    WebSocket ws(std::move(stream));
+    WebSocket ws(stream.release_socket());
     configure(ws, config, typed);
     auto [ec] = co_await ws.async_accept(req, use_tuple);
     if (ec) co_return;
+    req = {};  // its header fields would otherwise stay for the whole session
 
     const User& user = *admission.user;
     const Meeting& meeting = *admission.meeting;
     auto conn = std::make_shared<Connection>(std::move(ws), user, typed, config);
     ++loop.app.open_websockets;
-    asio::co_spawn(conn->socket().get_executor(), conn->write_loop(), asio::detached);
     RoomHub& rooms = loop.app.rooms;
+    if (typed) conn->hold_for_welcome();
     if (rooms.join(meeting.id, conn, config.ws_max_connections_per_room, config.ws_max_connections_per_user) !=
         RoomHub::Admission::allowed) {
         conn->close(kCloseTooManyConnections, "too many connections", false);
     } else {
+        RoomBus& bus = *loop.app.bus;
+        bus.joined(meeting.id, *conn);
         Session session{*conn, user, meeting, loop};
         try {
             if (typed) co_await send_welcome(session);
-            rooms.broadcast(meeting.id, presence_event("joined", *conn), conn.get());
+            bus.presence(meeting.id, "joined", *conn, conn.get());
             co_await read_loop(session);
         } catch (const std::exception&) {
             // A store failure mid-session ends this connection only.
         }
         rooms.leave(meeting.id, conn.get());
-        rooms.broadcast(meeting.id, presence_event("left", *conn));
+        bus.left(meeting.id, *conn);
+        bus.presence(meeting.id, "left", *conn);
     }
     conn->stop();
     --loop.app.open_websockets;
