@@ -1,0 +1,284 @@
+// castera_wsload: holds many idle WebSocket connections to castera and measures what they
+// cost, then fans a burst out to one room and times deliveries at a steady rate; prints the
+// figures beside the targets of the real-time issue. bench/ws starts the servers and runs it.
+#include <CLI/CLI.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/json.hpp>
+
+#include <sys/resource.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include "rest.hpp"
+#include "scenarios.hpp"
+
+namespace wsload {
+namespace {
+
+namespace json = boost::json;
+
+// The targets, from the issue.
+constexpr double kMaxKibPerConnection = 12;
+constexpr std::size_t kMinConnections = 100000;
+constexpr double kMinDeliveriesPerSecond = 1e6;
+constexpr double kMaxP99InProcessMs = 2;
+constexpr double kMaxP99RedisMs = 5;
+
+struct Options {
+    std::string api;
+    std::string token;
+    std::vector<std::string> servers;
+    std::string redis_sender, redis_receiver;
+    std::size_t connections = kMinConnections;
+    std::size_t room_size = 25;
+    int sources = 8;
+    int hold_seconds = 10;
+    std::size_t receivers = 200;
+    std::size_t burst = 1000;
+    double rate = 25;
+    double seconds = 10;
+    int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    // One loop per core here too: a single loop uses less CPU for the burst, but its 200
+    // receivers then wait for each other and the latency figures mostly measure the tool.
+    int room_threads = threads;
+    bool skip_hold = false;
+    bool skip_room = false;
+    std::string json_path;
+};
+
+// "HOST:PORT" or "HOST:PORT@PID".
+Server parse_server(const std::string& spec) {
+    auto at = spec.find('@');
+    std::string address = spec.substr(0, at);
+    auto colon = address.rfind(':');
+    if (colon == std::string::npos) throw std::invalid_argument("expected HOST:PORT[@PID]: " + spec);
+    Server s;
+    s.endpoint = {boost::asio::ip::make_address(address.substr(0, colon)),
+                  static_cast<unsigned short>(std::stoi(address.substr(colon + 1)))};
+    if (at != std::string::npos) s.pid = std::stoi(spec.substr(at + 1));
+    return s;
+}
+
+std::vector<boost::asio::ip::address> source_addresses(int count) {
+    std::vector<boost::asio::ip::address> out;
+    for (int i = 1; i <= count; ++i) out.push_back(boost::asio::ip::make_address("127.0.0." + std::to_string(i)));
+    return out;
+}
+
+// One line of the table, and its verdict.
+struct Row {
+    std::string measure, result, target, verdict;
+};
+
+std::string format(const char* fmt, auto... args) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, fmt, args...);
+    return buf;
+}
+
+std::string verdict(bool met) { return met ? "met" : "missed"; }
+
+double kib_per_connection(const HoldResult& h) {
+    return h.opened ? static_cast<double>(h.rss_after_kib - h.rss_before_kib) / static_cast<double>(h.opened) : 0;
+}
+
+void add_hold_rows(std::vector<Row>& rows, const HoldResult& h) {
+    double kib = kib_per_connection(h);
+    rows.push_back({"server memory per idle connection",
+                    format("%.2f KiB (RSS %+ld KiB for %zu)", kib, h.rss_after_kib - h.rss_before_kib, h.opened),
+                    "<= 12 KiB", verdict(h.opened && kib <= kMaxKibPerConnection)});
+    rows.push_back({"connections held (answering a ping)", format("%zu of %zu", h.answered_ping, h.asked),
+                    ">= 100000", verdict(h.answered_ping >= kMinConnections)});
+}
+
+void add_room_rows(std::vector<Row>& rows, const RoomResult& r, const char* where, bool redis) {
+    const auto& b = r.burst;
+    rows.push_back({format("fan-out deliveries/s (%s)", where),
+                    format("%.0f (%zu of %zu in %.1f ms)", b.per_second(), b.delivered, b.expected, b.seconds * 1e3),
+                    redis ? "-" : ">= 1000000",
+                    redis ? (b.delivered == b.expected ? "-" : "incomplete")
+                          : verdict(b.delivered == b.expected && b.per_second() >= kMinDeliveriesPerSecond)});
+    const auto& l = r.latency;
+    double limit = redis ? kMaxP99RedisMs : kMaxP99InProcessMs;
+    rows.push_back({format("latency p50/p99/p999 ms (%s)", where),
+                    l.received ? format("%.3f / %.3f / %.3f (max %.2f; %zu of %zu)", l.p50_ms, l.p99_ms, l.p999_ms,
+                                        l.max_ms, l.received, l.expected)
+                               : format("no deliveries (0 of %zu)", l.expected),
+                    format("p99 < %.0f ms", limit), verdict(l.received == l.expected && l.p99_ms < limit)});
+}
+
+void print_table(const std::vector<Row>& rows, const std::vector<std::string>& notes) {
+    std::printf("\n%-40s %-56s %-12s %s\n", "measure", "result", "target", "verdict");
+    for (const auto& r : rows)
+        std::printf("%-40s %-56s %-12s %s\n", r.measure.c_str(), r.result.c_str(), r.target.c_str(), r.verdict.c_str());
+    for (const auto& n : notes) std::printf("  %s\n", n.c_str());
+}
+
+double cpu_us_per_delivery(const BurstResult& b) {
+    return b.delivered ? b.server_cpu_seconds * 1e6 / static_cast<double>(b.delivered) : 0;
+}
+
+// Where the time goes: CPU the server spent per delivery, and a message's first and last
+// delivery (the path through the server, then the spread over the room).
+void add_room_notes(std::vector<std::string>& notes, const RoomResult& r, const char* where) {
+    notes.push_back(format("%s burst: castera used %.2f CPU-s (%.1f us per delivery), the tool %.2f CPU-s", where,
+                           r.burst.server_cpu_seconds, cpu_us_per_delivery(r.burst), r.burst.tool_cpu_seconds));
+    notes.push_back(format("%s latency: per message, first delivery p50 %.3f ms, last delivery p50 %.3f ms", where,
+                           r.latency.first_p50_ms, r.latency.last_p50_ms));
+}
+
+json::object hold_json(const HoldResult& h) {
+    return {{"asked", h.asked},
+            {"opened", h.opened},
+            {"refused", h.refused},
+            {"refusal_status", h.refusal_status},
+            {"connect_failed", h.connect_failed},
+            {"timed_out", h.timed_out},
+            {"answered_ping", h.answered_ping},
+            {"closed_by_server", h.closed_by_server},
+            {"server_rss_before_kib", h.rss_before_kib},
+            {"server_rss_after_kib", h.rss_after_kib},
+            {"kib_per_connection", kib_per_connection(h)},
+            {"server_fds_before", h.server_fds_before},
+            {"server_fds_after", h.server_fds_after},
+            {"tool_processes", h.processes},
+            {"tool_rss_kib", h.tool_rss_kib}};
+}
+
+json::object room_json(const RoomResult& r) {
+    const auto& b = r.burst;
+    const auto& l = r.latency;
+    return {{"receivers_opened", r.receivers_opened},
+            {"burst", {{"expected", b.expected}, {"delivered", b.delivered}, {"seconds", b.seconds},
+                       {"deliveries_per_second", b.per_second()}, {"receivers_dropped", b.dropped},
+                       {"server_cpu_seconds", b.server_cpu_seconds}, {"tool_cpu_seconds", b.tool_cpu_seconds},
+                       {"server_cpu_us_per_delivery", cpu_us_per_delivery(b)}}},
+            {"latency", {{"sent", l.sent}, {"expected", l.expected}, {"received", l.received},
+                         {"p50_ms", l.p50_ms}, {"p99_ms", l.p99_ms}, {"p999_ms", l.p999_ms}, {"max_ms", l.max_ms},
+                         {"first_delivery_p50_ms", l.first_p50_ms}, {"last_delivery_p50_ms", l.last_p50_ms},
+                         {"receivers_dropped", l.dropped}}}};
+}
+
+json::object conditions_json(const Options& o) {
+    rlimit fds{};
+    ::getrlimit(RLIMIT_NOFILE, &fds);
+    return {{"cores", std::thread::hardware_concurrency()},
+            {"fd_limit_per_process", fds.rlim_max},
+            {"server_processes_holding", o.servers.size()},
+            {"tool_threads_idle", o.threads},
+            {"tool_threads_room", o.room_threads},
+            {"connections_asked", o.connections},
+            {"room_size", o.room_size},
+            {"source_addresses", o.sources},
+            {"hold_seconds", o.hold_seconds},
+            {"receivers", o.receivers},
+            {"burst", o.burst},
+            {"rate_per_second", o.rate},
+            {"latency_seconds", o.seconds}};
+}
+
+json::array table_json(const std::vector<Row>& rows) {
+    json::array out;
+    for (const auto& r : rows)
+        out.push_back({{"measure", r.measure}, {"result", r.result}, {"target", r.target}, {"verdict", r.verdict}});
+    return out;
+}
+
+RoomResult room_run(const Options& o, const Server& sender, const Server& receiver) {
+    RoomPlan plan{.sender = sender, .receiver = receiver, .token = o.token, .receivers = o.receivers,
+                  .burst = o.burst, .rate = o.rate, .seconds = o.seconds, .threads = o.room_threads};
+    plan.room = create_rooms(parse_server(o.api).endpoint, o.token, 1).front();
+    return run_room(plan);
+}
+
+HoldResult hold_run(const Options& o) {
+    HoldPlan plan{.room_size = o.room_size, .sources = source_addresses(o.sources), .token = o.token,
+                  .connections = o.connections, .hold_seconds = o.hold_seconds, .threads = o.threads};
+    for (const auto& s : o.servers) plan.servers.push_back(parse_server(s));
+    std::fprintf(stderr, "wsload: creating %zu rooms\n", (o.connections + o.room_size - 1) / o.room_size);
+    plan.rooms = create_rooms(parse_server(o.api).endpoint, o.token, (o.connections + o.room_size - 1) / o.room_size);
+    std::fprintf(stderr, "wsload: opening %zu idle connections\n", o.connections);
+    return run_hold(plan);
+}
+
+int run(const Options& o) {
+    std::vector<Row> rows;
+    std::vector<std::string> notes;
+    json::object out{{"conditions", conditions_json(o)}};
+    if (!o.skip_hold) {
+        HoldResult h = hold_run(o);  // first: it forks, and must do so before any thread exists
+        add_hold_rows(rows, h);
+        double tool_kib = h.opened ? static_cast<double>(h.tool_rss_kib) / static_cast<double>(h.opened) : 0.0;
+        notes.push_back(format("idle connections: castera fds %ld -> %ld; the tool held them in %d process(es), "
+                               "%.2f KiB of its RSS per connection",
+                               h.server_fds_before, h.server_fds_after, h.processes, tool_kib));
+        out["hold"] = hold_json(h);
+    }
+    if (!o.skip_room) {
+        std::fprintf(stderr, "wsload: fan-out and latency in one process\n");
+        Server local = parse_server(o.servers.front());
+        RoomResult r = room_run(o, local, local);
+        add_room_rows(rows, r, "in-process", false);
+        add_room_notes(notes, r, "in-process");
+        out["in_process"] = room_json(r);
+    }
+    if (!o.skip_room && !o.redis_sender.empty()) {
+        std::fprintf(stderr, "wsload: fan-out and latency through Redis\n");
+        RoomResult r = room_run(o, parse_server(o.redis_sender), parse_server(o.redis_receiver));
+        add_room_rows(rows, r, "Redis", true);
+        add_room_notes(notes, r, "Redis");
+        out["redis"] = room_json(r);
+    }
+    print_table(rows, notes);
+    out["table"] = table_json(rows);
+    if (!o.json_path.empty()) std::ofstream(o.json_path) << json::serialize(out) << "\n";
+    return 0;
+}
+
+}  // namespace
+}  // namespace wsload
+
+int main(int argc, char** argv) {
+    wsload::Options o;
+    CLI::App app{"castera_wsload: WebSocket load for castera (idle connections, fan-out, latency)"};
+    app.add_option("--api", o.api, "HOST:PORT of castera's REST API, for creating rooms")->required();
+    app.add_option("--token", o.token, "an API token (POST /api/auth/tokens/)")->required();
+    app.add_option("--server", o.servers,
+                   "HOST:PORT@PID of a castera process; idle connections are spread over all of them, and the "
+                   "first also serves the in-process fan-out")
+        ->required();
+    app.add_option("--redis-sender", o.redis_sender, "HOST:PORT@PID of the instance the sender joins through Redis");
+    app.add_option("--redis-receiver", o.redis_receiver, "HOST:PORT@PID of the instance the receivers join");
+    app.add_option("--connections", o.connections, "idle connections to hold");
+    app.add_option("--room-size", o.room_size, "idle connections per room");
+    app.add_option("--sources", o.sources, "source addresses 127.0.0.1..127.0.0.N")->check(CLI::Range(1, 254));
+    app.add_option("--hold-seconds", o.hold_seconds, "how long the idle connections sit before the ping");
+    app.add_option("--receivers", o.receivers, "receivers in the fan-out room");
+    app.add_option("--burst", o.burst, "messages in the burst");
+    app.add_option("--rate", o.rate, "messages a second in the latency run")->check(CLI::PositiveNumber);
+    app.add_option("--seconds", o.seconds, "length of the latency run")->check(CLI::PositiveNumber);
+    app.add_option("--threads", o.threads, "event loops of the tool for the idle connections")
+        ->check(CLI::Range(1, 256));
+    app.add_option("--room-threads", o.room_threads, "event loops of the tool for the fan-out and latency runs")
+        ->check(CLI::Range(1, 256));
+    app.add_flag("--skip-hold", o.skip_hold, "no idle connections");
+    app.add_flag("--skip-room", o.skip_room, "no fan-out or latency run");
+    app.add_option("--json", o.json_path, "also write the results here");
+    CLI11_PARSE(app, argc, argv);
+    if (o.redis_sender.empty() != o.redis_receiver.empty()) {
+        std::cerr << "wsload: --redis-sender and --redis-receiver go together\n";
+        return 2;
+    }
+    std::signal(SIGPIPE, SIG_IGN);  // a peer gone mid-write is an error code, not a death
+    try {
+        return wsload::run(o);
+    } catch (const std::exception& e) {
+        std::cerr << "wsload: " << e.what() << "\n";
+        return 1;
+    }
+}
