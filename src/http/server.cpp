@@ -11,6 +11,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <malloc.h>
+
 #include <atomic>
 #include <iostream>
 #include <thread>
@@ -164,9 +166,16 @@ Task<void> stop_on_signal(asio::signal_set& signals, tcp::acceptor& acceptor, Ap
     for (auto& loop : loops) loop->io.stop();
 }
 
+// glibc gives freed memory at the top of a heap back to the kernel once 128 KiB of it is free.
+// A server's heaps breathe by more than that from one burst of requests to the next (64
+// listings of 16 KB in flight), so each burst paid page faults to get the memory back: up to
+// a third of the listing's throughput. 8 MiB of slack per heap costs nothing at idle.
+void keep_freed_memory_for_reuse() { mallopt(M_TRIM_THRESHOLD, 8 << 20); }
+
 }  // namespace
 
 void serve(App& app, const std::function<void(unsigned short)>& on_listening) {
+    keep_freed_memory_for_reuse();
     unsigned threads = app.config.threads ? app.config.threads : std::max(1u, std::thread::hardware_concurrency());
     std::vector<std::unique_ptr<asio::io_context>> contexts;
     std::vector<std::unique_ptr<Loop>> loops;
