@@ -13,9 +13,9 @@ void write_meeting(JsonWriter& w, const Meeting& m) {
     w.field("title", m.title);
     w.field("description", m.description);
     w.field("type_of", m.type_of);
-    w.field("created_on", format_iso8601(m.created_on));
+    w.field("created_on", iso8601_text(m.created_on).view());
     w.field("room_id", m.room_id);
-    w.field("scheduled_date", format_iso8601(m.scheduled_date));
+    w.field("scheduled_date", iso8601_text(m.scheduled_date).view());
     w.field("status", m.status);
     w.field("user", m.user_id);
     w.end_object();
@@ -28,7 +28,7 @@ void write_message(JsonWriter& w, const Message& m) {
     w.field("user", m.user_id);
     w.field("user_email", m.user_email);
     w.field("content", m.content);
-    w.field("timestamp", format_iso8601(m.timestamp));
+    w.field("timestamp", iso8601_text(m.timestamp).view());
     w.end_object();
 }
 
@@ -39,7 +39,7 @@ void write_recording(JsonWriter& w, const Recording& r) {
     w.field("uploaded_by", r.uploaded_by);
     w.field("uploaded_by_email", r.uploaded_by_email);
     w.field("file_url", r.file_url);
-    w.field("created_at", format_iso8601(r.created_at));
+    w.field("created_at", iso8601_text(r.created_at).view());
     w.end_object();
 }
 

@@ -21,12 +21,12 @@ void write_token(JsonWriter& w, const ApiToken& t) {
     w.field("id", t.id);
     w.field("name", t.name);
     w.field("prefix", t.prefix);
-    w.field("created_at", format_iso8601(t.created_at));
+    w.field("created_at", iso8601_text(t.created_at).view());
     w.key("expires_at");
-    if (t.expires_at) w.value(format_iso8601(*t.expires_at));
+    if (t.expires_at) w.value(iso8601_text(*t.expires_at).view());
     else w.null();
     w.key("last_used_at");
-    if (t.last_used_at) w.value(format_iso8601(*t.last_used_at));
+    if (t.last_used_at) w.value(iso8601_text(*t.last_used_at).view());
     else w.null();
 }
 

@@ -45,7 +45,7 @@ RoomEvent chat_event(const Message& m) {
         w.field("user", m.user_id);
         w.field("user_email", m.user_email);
         w.field("content", m.content);
-        w.field("timestamp", format_iso8601(m.timestamp));
+        w.field("timestamp", iso8601_text(m.timestamp).view());
         w.end_object();
     });
     return {std::move(compat), std::move(typed)};

@@ -148,17 +148,20 @@ char* put_date_time(char* buf, const Parts& p, char separator) {
 
 }  // namespace
 
-std::string format_iso8601(TimePoint t) {
+Iso8601Text iso8601_text(TimePoint t) {
     Parts p = split(t);
-    char buf[40];
-    char* at = put_date_time(buf, p, 'T');
+    Iso8601Text text;
+    char* at = put_date_time(text.chars, p, 'T');
     if (p.us != 0) {
         *at++ = '.';
         at = put_digits(at, p.us, 6);
     }
     *at++ = 'Z';
-    return std::string(buf, at);
+    text.size = static_cast<std::size_t>(at - text.chars);
+    return text;
 }
+
+std::string format_iso8601(TimePoint t) { return std::string(iso8601_text(t).view()); }
 
 std::optional<TimePoint> parse_iso8601(std::string_view text) {
     return parse(text, /*allow_offset=*/true, /*allow_no_seconds=*/true);

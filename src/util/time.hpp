@@ -15,6 +15,14 @@ TimePoint now_utc();
 // (DRF's output format).
 std::string format_iso8601(TimePoint t);
 
+// The same text held in place, for writers that copy it straight on (no allocation).
+struct Iso8601Text {
+    char chars[32];
+    std::size_t size;
+    std::string_view view() const { return {chars, size}; }
+};
+Iso8601Text iso8601_text(TimePoint t);
+
 // Accepts what DRF accepts: YYYY-MM-DD[T ]hh:mm[:ss[.uuuuuu]][Z|+HH:MM|-HH:MM|+HHMM], a date
 // alone is refused. Without an offset the time is taken as UTC. Returns nothing when malformed.
 std::optional<TimePoint> parse_iso8601(std::string_view text);

@@ -18,6 +18,12 @@ TEST(Time, FormatsAsDrfWithZ) {
     EXPECT_EQ(format_iso8601(at(1999, 12, 31, 23, 59, 59, 500000)), "1999-12-31T23:59:59.500000Z");
 }
 
+TEST(Time, InPlaceTextIsTheSameAsTheString) {
+    for (TimePoint t : {at(2026, 1, 2, 3, 4, 5), at(2026, 1, 2, 3, 4, 5, 123456), at(9999, 12, 31, 23, 59, 59, 999999)})
+        EXPECT_EQ(iso8601_text(t).view(), format_iso8601(t));
+    EXPECT_EQ(iso8601_text(at(9999, 12, 31, 23, 59, 59, 999999)).size, 27u);
+}
+
 TEST(Time, ParsesOffsetsAndZ) {
     EXPECT_EQ(parse_iso8601("2026-01-02T03:04:05Z"), at(2026, 1, 2, 3, 4, 5));
     EXPECT_EQ(parse_iso8601("2026-01-02T03:04:05+02:00"), at(2026, 1, 2, 1, 4, 5));
