@@ -15,6 +15,7 @@ import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+import websockets
 
 # --------------------------------------------------------------------------------------------
 # Shapes fixed by the contract (SPEC section 2 and the decided additions).
@@ -389,6 +390,22 @@ async def ws_recv_json(ws, timeout=5.0):
         return json.loads(raw)
     except ValueError:
         raise AssertionError(f"frame is not JSON: {raw!r}")
+
+
+async def welcome_of(ws):
+    """The castera.v2 welcome, which must be the connection's first frame."""
+    frame = await ws_recv_json(ws)
+    assert frame["type"] == "welcome", frame
+    return frame
+
+
+async def closed_with(ws, timeout=5.0):
+    """The close code the server ends the connection with, reading until then."""
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), timeout)
+    except websockets.exceptions.ConnectionClosed as closed:
+        return closed.code
 
 
 async def ws_recv_chat(ws, timeout=5.0):

@@ -24,7 +24,7 @@ import time
 import pytest
 import websockets
 
-from castera_helpers import Client, basic_header, body, run, ws_base
+from castera_helpers import Client, basic_header, body, closed_with, run, welcome_of, ws_base
 from conftest import free_port, start_server, stop_server
 
 PROTOCOL = "castera.v2"
@@ -203,12 +203,6 @@ async def joined_by(ws, email, timeout=5.0):
                             and f.get("user_email") == email, timeout, f"presence joined of {email}")
 
 
-async def welcome_of(ws):
-    frame = await recv(ws)
-    assert frame["type"] == "welcome", frame
-    return frame
-
-
 async def nothing_of(ws, match, wait=0.7):
     """No frame for which match(frame) holds arrives within `wait` seconds."""
     deadline = time.monotonic() + wait
@@ -221,14 +215,6 @@ async def nothing_of(ws, match, wait=0.7):
         except asyncio.TimeoutError:
             return
         assert not match(frame), f"unexpected {frame}"
-
-
-async def closed_with(ws, timeout=5.0):
-    try:
-        while True:
-            await asyncio.wait_for(ws.recv(), timeout)
-    except websockets.exceptions.ConnectionClosed as closed:
-        return closed.code
 
 
 def peers(welcome):

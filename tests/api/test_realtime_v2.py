@@ -15,7 +15,7 @@ import time
 import pytest
 import websockets
 
-from castera_helpers import Client, basic_header, body, host_port, run, unique, ws_base
+from castera_helpers import Client, basic_header, body, closed_with, host_port, run, unique, welcome_of, ws_base
 from conftest import base_env, castera_bin, run_cli, start_server, stop_server
 
 PROTOCOL = "castera.v2"
@@ -51,20 +51,6 @@ async def no_frame_of(ws, kind, wait=0.5):
             assert frame.get("type") != kind, f"unexpected {frame}"
     except asyncio.TimeoutError:
         pass
-
-
-async def welcome_of(ws):
-    frame = await recv(ws)
-    assert frame["type"] == "welcome", frame
-    return frame
-
-
-async def closed_with(ws, timeout=5.0):
-    try:
-        while True:
-            await asyncio.wait_for(ws.recv(), timeout)
-    except websockets.exceptions.ConnectionClosed as closed:
-        return closed.code
 
 
 # --------------------------------------------------------------------------------------------
