@@ -204,7 +204,10 @@ int run(int argc, char** argv) {
         config = load_config_from_env();
         if (!host.empty()) config.host = host;
         if (port) config.port = static_cast<std::uint16_t>(port);
-        if (serve_cmd->parsed()) return serve(config);
+        if (serve_cmd->parsed()) {
+            check_secret_key(config);
+            return serve(config);
+        }
         if (cli.got_subcommand("migrate")) {
             auto factory = open_database(config);
             std::cout << "Database is up to date (" << factory->describe() << ").\n";

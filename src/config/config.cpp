@@ -115,19 +115,6 @@ void read_security(Config& c) {
             parse_integer_setting("CASTERA_SESSION_AGE_SECONDS", *v, 60, 31536000));
 }
 
-// The insecure keys Django's startproject writes, and anything too short or too plain to
-// sign with, are refused outside debug mode (as Django's security.W009 check warns).
-void check_secret_key(const Config& c) {
-    if (c.debug) return;
-    const std::string& key = c.secret_key;
-    if (key.empty())
-        throw ConfigError("DJANGO_SECRET_KEY (or CASTERA_SECRET_KEY) must be set when not in debug mode");
-    std::string distinct(key);
-    std::sort(distinct.begin(), distinct.end());
-    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-    if (key.starts_with("django-insecure-") || key.size() < 50 || distinct.size() < 5)
-        throw ConfigError("DJANGO_SECRET_KEY is a default or weak key: use at least 50 random characters");
-}
 
 void read_clerk(Config& c) {
     auto& clerk = c.clerk;
@@ -280,6 +267,20 @@ Config::Redis parse_redis_url(const std::string& url) {
     return out;
 }
 
+// The insecure keys Django's startproject writes, and anything too short or too plain to
+// sign with, are refused outside debug mode (as Django's security.W009 check warns).
+void check_secret_key(const Config& c) {
+    if (c.debug) return;
+    const std::string& key = c.secret_key;
+    if (key.empty())
+        throw ConfigError("DJANGO_SECRET_KEY (or CASTERA_SECRET_KEY) must be set when not in debug mode");
+    std::string distinct(key);
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    if (key.starts_with("django-insecure-") || key.size() < 50 || distinct.size() < 5)
+        throw ConfigError("DJANGO_SECRET_KEY is a default or weak key: use at least 50 random characters");
+}
+
 bool parse_bool_setting(const std::string& name, const std::string& value) {
     std::string v = lower(value);
     if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
@@ -296,7 +297,6 @@ Config load_config_from_env() {
     read_clerk(c);
     read_throttling(c);
     read_redis(c);
-    check_secret_key(c);
     return c;
 }
 

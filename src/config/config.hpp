@@ -81,6 +81,10 @@ struct ConfigError : std::runtime_error {
 // Reads the environment (old DJANGO_/POSTGRES_/REDIS_ names and CASTERA_* names).
 Config load_config_from_env();
 
+// Outside debug mode, a missing, default or weak secret key: throws ConfigError. Only the
+// server signs anything (sessions, CSRF tokens); the other commands run without a key.
+void check_secret_key(const Config& config);
+
 // Parses "True"/"true"/"1"/"yes"/"on" and their opposites; throws ConfigError otherwise.
 bool parse_bool_setting(const std::string& name, const std::string& value);
 

@@ -45,6 +45,20 @@ def test_migrate_is_idempotent(world):
     assert second.returncode == 0, second.stderr
 
 
+def test_commands_other_than_serve_need_no_secret_key(world):
+    """The README's first steps run `castera createuser` in a plain shell, outside debug mode
+    and without a key: only the server signs anything."""
+    for name in ("DJANGO_SECRET_KEY", "CASTERA_SECRET_KEY", "DJANGO_DEBUG", "CASTERA_DEBUG"):
+        world.env.pop(name, None)
+    assert world.cli("migrate").returncode == 0
+    res = world.cli("createuser", "--email", "nokey@example.com", "--password-stdin", input="a good password\n")
+    assert res.returncode == 0, res.stderr
+    res = world.cli("changepassword", "--email", "nokey@example.com", "--password-stdin", input="a better one\n")
+    assert res.returncode == 0, res.stderr
+    res = world.cli("serve", "--host", "127.0.0.1", "--port", str(free_port()), timeout=15)
+    assert res.returncode != 0 and "SECRET_KEY" in res.stderr
+
+
 def test_createuser_then_duplicate_email(world):
     assert world.cli("migrate").returncode == 0
     res = world.cli("createuser", "--email", "dup@example.com", "--password-stdin",
