@@ -5,7 +5,15 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
 #include <chrono>
+#include <future>
 #include <cstdlib>
 #include <memory>
 #include <random>
@@ -329,6 +337,120 @@ TEST_F(OpenPostgresStoreTest, ALostConnectionIsReplaced) {
     auto found = run_task(store_->find_user(a.id));
     ASSERT_TRUE(found);
     EXPECT_EQ(found->email, "a@example.com");
+}
+
+// Runs the tasks side by side on one loop, as concurrent requests do, and waits for all.
+template <typename T>
+std::vector<std::future<T>> run_together(std::vector<Task<T>> tasks) {
+    boost::asio::io_context io;
+    std::vector<std::future<T>> results;
+    for (auto& task : tasks) results.push_back(boost::asio::co_spawn(io, std::move(task), boost::asio::use_future));
+    io.run();
+    return results;
+}
+
+TEST_F(OpenPostgresStoreTest, ConcurrentStatementsSharePipelinedConnections) {
+    User a = user("a@example.com");
+    Meeting m = meeting(a.id, "busy");
+    std::vector<Task<std::string>> tasks;
+    for (int i = 0; i < 300; ++i) {
+        if (i % 3 == 0) {
+            tasks.push_back([](Store& store, Id user) -> Task<std::string> {
+                co_return (co_await store.find_user(user))->email;
+            }(*store_, a.id));
+        } else if (i % 3 == 1) {
+            tasks.push_back([](Store& store, Id meeting) -> Task<std::string> {
+                co_return (co_await store.find_meeting(meeting))->title;
+            }(*store_, m.id));
+        } else {
+            tasks.push_back([](Store& store, Id meeting, Id user, int i) -> Task<std::string> {
+                co_return (co_await store.create_message(meeting, user, "m" + std::to_string(i))).content;
+            }(*store_, m.id, a.id, i));
+        }
+    }
+    auto results = run_together(std::move(tasks));
+    for (int i = 0; i < 300; ++i) {
+        std::string got = results[static_cast<std::size_t>(i)].get();
+        if (i % 3 == 0) EXPECT_EQ(got, "a@example.com");
+        else if (i % 3 == 1) EXPECT_EQ(got, "busy");
+        else EXPECT_EQ(got, std::string("m").append(std::to_string(i)));
+    }
+    EXPECT_EQ(count("meetings_message"), "100");
+    // 300 statements at once went over the pool's connections (2 by default), not 300.
+    EXPECT_LE(std::stoi(admin_->exec("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" +
+                                     application_ + "'")),
+              2);
+}
+
+TEST_F(OpenPostgresStoreTest, AFailingReadFailsAloneAndWritesBesideItStay) {
+    User a = user("a@example.com");
+    Meeting m = meeting(a.id, "neighbours");
+    // A statement that fails at the server: its table is gone (the store prepares it anew).
+    admin_->exec("ALTER TABLE " + schema_ + ".castera_api_token RENAME TO api_token_elsewhere");
+    std::vector<Task<std::string>> tasks;
+    for (int i = 0; i < 40; ++i) {
+        if (i % 10 == 5) {
+            tasks.push_back([](Store& store) -> Task<std::string> {
+                try {
+                    co_await store.find_api_token(std::string(64, 'a'));
+                    co_return "found";
+                } catch (const StoreUnavailable&) {
+                    co_return "unavailable";
+                }
+            }(*store_));
+        } else if (i % 2 == 0) {
+            tasks.push_back([](Store& store, Id user) -> Task<std::string> {
+                co_return (co_await store.find_user(user))->email;
+            }(*store_, a.id));
+        } else {
+            tasks.push_back([](Store& store, Id meeting, Id user) -> Task<std::string> {
+                co_return (co_await store.create_message(meeting, user, "kept")).content;
+            }(*store_, m.id, a.id));
+        }
+    }
+    auto results = run_together(std::move(tasks));
+    int written = 0;
+    for (int i = 0; i < 40; ++i) {
+        std::string got = results[static_cast<std::size_t>(i)].get();
+        if (i % 10 == 5) EXPECT_EQ(got, "unavailable");
+        else if (i % 2 == 0) EXPECT_EQ(got, "a@example.com");
+        else {
+            EXPECT_EQ(got, "kept");
+            ++written;
+        }
+    }
+    // Every write that was answered is in the database.
+    EXPECT_EQ(count("meetings_message"), std::to_string(written));
+    // The connection is still good for the next request.
+    EXPECT_TRUE(run_task(store_->find_user(a.id)));
+}
+
+TEST_F(OpenPostgresStoreTest, AStatementHeldUpDoesNotHoldUpTheOthers) {
+    User a = user("a@example.com");
+    Meeting m = meeting(a.id, "held");
+    // Another session locks the user's row: the store's update of that user waits for it.
+    admin_->exec("BEGIN");
+    admin_->exec("SELECT id FROM " + schema_ + ".users_user WHERE id = " + std::to_string(a.id) + " FOR UPDATE");
+    auto started = steady_clock::now();
+    std::vector<Task<std::string>> tasks;
+    tasks.push_back([](Store& store, User who) -> Task<std::string> {
+        who.full_name = "Changed";
+        co_await store.update_user(who);
+        co_return "updated";
+    }(*store_, a));
+    // A read a moment later goes over another connection, and only then is the lock released:
+    // queued behind the update, it would wait for it until the query timeout.
+    tasks.push_back([](Store& store, Admin& admin, Id meeting) -> Task<std::string> {
+        boost::asio::steady_timer pause(co_await boost::asio::this_coro::executor, milliseconds(20));
+        co_await pause.async_wait(boost::asio::use_awaitable);
+        std::string title = (co_await store.find_meeting(meeting))->title;
+        admin.exec("COMMIT");
+        co_return title;
+    }(*store_, *admin_, m.id));
+    auto results = run_together(std::move(tasks));
+    EXPECT_EQ(results[0].get(), "updated");
+    EXPECT_EQ(results[1].get(), "held");
+    EXPECT_LT(steady_clock::now() - started, seconds(5));
 }
 
 TEST_F(PostgresStoreTest, MigrateLeavesADjangoDatabaseAlone) {

@@ -4,6 +4,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -303,13 +304,13 @@ Task<void> Connection::finish_connecting() {
     }
     if (PQsetnonblocking(conn_, 1) != 0) give_up("connecting", one_line(PQerrorMessage(conn_)));
     // Timestamps are read back as text: in UTC they end in "+00", which parse_db reads.
-    busy_ = true;
     deadline_ = std::chrono::steady_clock::now() + kQueryTimeout;
     if (!PQsendQuery(conn_, "SET TimeZone TO 'UTC'; SET client_encoding TO 'UTF8'"))
         give_up("setting the session up", one_line(PQerrorMessage(conn_)));
     co_await flush("setting the session up");
     Result result = co_await read_result("setting the session up");
     check(result, "setting the session up");
+    if (!PQenterPipelineMode(conn_)) give_up("entering pipeline mode", one_line(PQerrorMessage(conn_)));
 }
 
 Task<void> Connection::flush(std::string_view what) {
@@ -334,7 +335,6 @@ Task<Result> Connection::read_result(std::string_view what) {
         // The first failure is the one to report; otherwise the last result holds the rows.
         if (!outcome || succeeded(outcome->raw())) outcome.emplace(std::move(result));
     }
-    busy_ = false;
     if (!outcome) give_up(what, "the server sent no result");
     co_return std::move(*outcome);
 }
@@ -347,35 +347,236 @@ void Connection::check(const Result& result, std::string_view what) {
     fail(what, message.empty() ? one_line(PQerrorMessage(conn_)) : message);
 }
 
-Task<void> Connection::prepare(const Statement& statement, int parameter_count) {
-    busy_ = true;
-    deadline_ = std::chrono::steady_clock::now() + kQueryTimeout;
-    if (!PQsendPrepare(conn_, statement.name.c_str(), statement.sql.c_str(), parameter_count, nullptr))
-        give_up("preparing " + statement.name, one_line(PQerrorMessage(conn_)));
-    co_await flush(statement.name);
-    Result result = co_await read_result(statement.name);
-    check(result, "preparing " + statement.name);
-    prepared_.insert(statement.name);
-}
+// ---- the pipeline
+
+// A statement on its way, in the frame of the coroutine that waits for it.
+struct Connection::Pending {
+    Pending(const Statement& statement, const Params& params, bool alone, const asio::any_io_executor& executor)
+        : statement(statement), params(params), alone(alone), wake(executor, asio::steady_timer::time_point::max()) {}
+
+    const Statement& statement;
+    const Params& params;
+    bool alone;  // sent in a segment of its own (writes, and reads sent again)
+    std::optional<Result> result;  // the first failure, else the last result
+    std::string failure;           // set when the connection failed under it
+    bool sent = false;
+    bool done = false;
+    bool skipped = false;  // the server skipped it: another read of its segment failed first
+    asio::steady_timer wake;  // cancelled to wake the coroutine
+};
+
+// Takes a statement out of the connection's books when its coroutine ends early (a loop
+// shutting down destroys suspended coroutines): nothing may point into a destroyed frame.
+struct Connection::Forget {
+    Connection& connection;
+    Pending& pending;
+    bool scheduled_send = false;
+    ~Forget() {
+        if (scheduled_send) connection.send_scheduled_ = false;
+        if (pending.done) return;
+        std::erase(connection.unsent_, &pending);
+        for (Expected& expected : connection.in_flight_)
+            if (expected.pending == &pending) expected.pending = nullptr;
+    }
+};
 
 Task<Result> Connection::run(const Statement& statement, const Params& params) {
-    if (!prepared_.contains(statement.name)) co_await prepare(statement, params.size());
-    std::vector<const char*> values = params.pointers();
-    busy_ = true;
-    deadline_ = std::chrono::steady_clock::now() + kQueryTimeout;
-    if (!PQsendQueryPrepared(conn_, statement.name.c_str(), params.size(), values.data(), nullptr, nullptr,
-                             /*resultFormat=*/0))
-        give_up(statement.name, one_line(PQerrorMessage(conn_)));
-    co_await flush(statement.name);
-    Result result = co_await read_result(statement.name);
-    check(result, statement.name);
-    co_return result;
+    auto executor = co_await asio::this_coro::executor;
+    // A read skipped because another read of its segment failed is sent again, alone.
+    for (bool alone = !statement.only_reads();; alone = true) {
+        if (broken_) throw StoreUnavailable(why_broken());
+        Pending pending(statement, params, alone, executor);
+        Forget forget{*this, pending};
+        unsent_.push_back(&pending);
+        if (!send_scheduled_) {
+            // The other coroutines this turn of the loop runs add theirs meanwhile: one write.
+            send_scheduled_ = forget.scheduled_send = true;
+            co_await asio::post(executor, asio::use_awaitable);
+            send_scheduled_ = forget.scheduled_send = false;
+            send_queued();
+            co_await write_out();
+        }
+        co_await await_answer(pending);
+        if (!pending.failure.empty()) throw StoreUnavailable(pending.failure);
+        if (pending.skipped) {
+            if (!alone) continue;
+            throw StoreUnavailable("PostgreSQL: " + statement.name + ": skipped, another statement failed");
+        }
+        if (!pending.result) throw StoreUnavailable("PostgreSQL: " + statement.name + ": the server sent no result");
+        check(*pending.result, statement.name);
+        co_return std::move(*pending.result);
+    }
 }
 
-bool Connection::usable() const { return !broken_ && !busy_ && PQstatus(conn_) == CONNECTION_OK; }
+bool Connection::send_sync(std::chrono::steady_clock::time_point now) {
+    if (!PQpipelineSync(conn_)) {
+        fail_everything("PostgreSQL: " + one_line(PQerrorMessage(conn_)));
+        return false;
+    }
+    in_flight_.push_back(Expected{Expected::Kind::sync, nullptr, {}, false, now});
+    return true;
+}
+
+bool Connection::send_statement(Pending& pending, std::chrono::steady_clock::time_point now) {
+    const Statement& statement = pending.statement;
+    if (!prepared_.contains(statement.name)) {
+        if (!PQsendPrepare(conn_, statement.name.c_str(), statement.sql.c_str(), pending.params.size(), nullptr)) {
+            fail_everything("PostgreSQL: " + one_line(PQerrorMessage(conn_)));
+            return false;
+        }
+        prepared_.insert(statement.name);
+        in_flight_.push_back(Expected{Expected::Kind::prepare, nullptr, statement.name, false, now});
+    }
+    std::vector<const char*> values = pending.params.pointers();
+    if (!PQsendQueryPrepared(conn_, statement.name.c_str(), pending.params.size(), values.data(), nullptr, nullptr,
+                             /*resultFormat=*/0)) {
+        fail_everything("PostgreSQL: " + one_line(PQerrorMessage(conn_)));
+        return false;
+    }
+    in_flight_.push_back(Expected{Expected::Kind::query, &pending, {}, false, now});
+    pending.sent = true;
+    return true;
+}
+
+// On a failure fail_everything() fails what is still queued too, and empties the queue.
+void Connection::send_queued() {
+    if (broken_) return fail_everything(why_broken());
+    auto now = std::chrono::steady_clock::now();
+    bool segment_open = false;
+    for (Pending* pending : unsent_) {
+        if (pending->alone && segment_open && !send_sync(now)) return;
+        if (!send_statement(*pending, now)) return;
+        segment_open = !pending->alone;
+        if (pending->alone && !send_sync(now)) return;
+    }
+    unsent_.clear();
+    if (segment_open) send_sync(now);
+}
+
+Task<void> Connection::write_out() {
+    auto executor = co_await asio::this_coro::executor;
+    asio::steady_timer pause(executor);
+    while (!broken_) {
+        int pending = PQflush(conn_);
+        if (pending == 0) co_return;
+        if (pending < 0) co_return fail_everything("PostgreSQL: " + one_line(PQerrorMessage(conn_)));
+        if (!in_flight_.empty() && std::chrono::steady_clock::now() > in_flight_.front().sent_at + kQueryTimeout)
+            co_return fail_everything("PostgreSQL: no answer from the server in time");
+        pause.expires_after(std::chrono::milliseconds(1));
+        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+}
+
+Task<void> Connection::await_answer(Pending& pending) {
+    while (!pending.done) {
+        if (!driving_ && pending.sent) {
+            co_await drive(pending);
+            continue;
+        }
+        co_await pending.wake.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+}
+
+Task<void> Connection::drive(Pending& mine) {
+    driving_ = true;
+    // Also when this coroutine is destroyed half-way: somebody else must read on.
+    struct Release {
+        Connection& connection;
+        ~Release() {
+            connection.driving_ = false;
+            connection.hand_over_driving();
+        }
+    } release{*this};
+    while (!mine.done) {
+        if (PQflush(conn_) < 0) co_return fail_everything("PostgreSQL: " + one_line(PQerrorMessage(conn_)));
+        take_answers();
+        if (mine.done || in_flight_.empty()) co_return;
+        deadline_ = in_flight_.front().sent_at + kQueryTimeout;
+        std::string failure;
+        try {
+            co_await wait_connected(/*for_reading=*/true, "waiting for answers");
+        } catch (const StoreUnavailable& error) {
+            failure = error.what();
+        }
+        if (!failure.empty()) co_return fail_everything(failure);
+        if (!PQconsumeInput(conn_)) co_return fail_everything("PostgreSQL: " + one_line(PQerrorMessage(conn_)));
+    }
+}
+
+// libpq gives each statement's results followed by a NULL, and a sync as one result of its
+// own; a failed statement turns the rest of its segment into "aborted" results.
+void Connection::take_answers() {
+    while (!in_flight_.empty()) {
+        if (PQisBusy(conn_)) return;
+        PGresult* raw = PQgetResult(conn_);
+        Expected& next = in_flight_.front();
+        if (!raw) {
+            if (next.kind == Expected::Kind::sync || !next.answered) return;  // more to read first
+            answered(next);
+            in_flight_.pop_front();
+            continue;
+        }
+        Result result(raw);
+        bool is_sync = PQresultStatus(raw) == PGRES_PIPELINE_SYNC;
+        if (is_sync != (next.kind == Expected::Kind::sync))
+            return fail_everything("PostgreSQL: its answers are out of step with the statements sent");
+        if (is_sync) {
+            in_flight_.pop_front();
+            continue;
+        }
+        next.answered = true;
+        if (next.kind == Expected::Kind::prepare) {
+            if (succeeded(raw)) continue;
+            prepared_.erase(next.statement);  // prepared again next time
+            // The statement right behind it is the one it was for: that is its answer.
+            Pending* owner = in_flight_.size() > 1 ? in_flight_[1].pending : nullptr;
+            if (owner && PQresultStatus(raw) != PGRES_PIPELINE_ABORTED) owner->result.emplace(std::move(result));
+            continue;
+        }
+        if (!next.pending) continue;  // its coroutine is gone
+        Pending& pending = *next.pending;
+        if (PQresultStatus(raw) == PGRES_PIPELINE_ABORTED) pending.skipped = !pending.result;
+        else if (!pending.result || succeeded(pending.result->raw())) pending.result.emplace(std::move(result));
+    }
+}
+
+void Connection::answered(Expected& expected) {
+    if (expected.kind != Expected::Kind::query || !expected.pending) return;
+    expected.pending->done = true;
+    expected.pending->wake.cancel();
+}
+
+void Connection::hand_over_driving() {
+    for (Expected& expected : in_flight_) {
+        if (expected.kind == Expected::Kind::query && expected.pending && !expected.pending->done) {
+            expected.pending->wake.cancel();
+            return;
+        }
+    }
+}
+
+void Connection::fail_everything(const std::string& message) {
+    broken_ = true;
+    if (broken_because_.empty()) broken_because_ = message;
+    auto fail = [&](Pending* pending) {
+        if (!pending || pending->done) return;
+        pending->failure = message;
+        pending->done = true;
+        pending->wake.cancel();
+    };
+    for (Pending* pending : std::exchange(unsent_, {})) fail(pending);
+    for (Expected& expected : std::exchange(in_flight_, {})) fail(expected.pending);
+}
+
+std::string Connection::why_broken() const {
+    return broken_because_.empty() ? "PostgreSQL: the connection was lost" : broken_because_;
+}
+
+bool Connection::usable() const { return !broken_ && PQstatus(conn_) == CONNECTION_OK; }
 
 bool Connection::still_open() {
     if (!usable()) return false;
+    if (outstanding() > 0) return true;  // its reader will notice
     // An idle connection has nothing to read unless the server said goodbye (a restart, an
     // administrator's kill): read it now rather than fail the next request with it.
     int fd = PQsocket(conn_);

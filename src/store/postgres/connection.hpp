@@ -1,6 +1,7 @@
 // One PostgreSQL connection driven by the calling coroutine's event loop: libpq's
-// non-blocking calls, with the socket watched by Asio while the server works, so that a query
-// never blocks a loop thread. Statements are prepared once per connection, by name.
+// non-blocking calls in pipeline mode, with the socket watched by Asio while the server works,
+// so that a query never blocks a loop thread. Statements are prepared once per connection, by
+// name.
 #pragma once
 
 #include <libpq-fe.h>
@@ -9,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,14 +68,27 @@ private:
 struct Statement {
     std::string name;
     std::string sql;
+
+    // A statement that only reads may share a pipeline segment (one implicit transaction) with
+    // other reads; anything that writes gets a segment of its own, so that no other statement's
+    // failure can roll back a write that was already answered.
+    bool only_reads() const { return sql.starts_with("SELECT"); }
 };
 
 struct Watch;
 
+// One connection in libpq's pipeline mode, shared by every coroutine of its loop that runs a
+// statement on it. Statements queued during one turn of the loop go out in one write, their
+// answers come back in one read, and each coroutine is woken with its own result: the server
+// and castera each make one system call per batch rather than per statement.
+//
+// Whoever waits for an answer while nobody else reads the socket becomes the reader ("driver")
+// of the connection and hands that role on when its own answer has come: nothing runs in the
+// background, and the connection works on whatever loop the caller runs on.
 class Connection {
 public:
-    // Connects without blocking (PQconnectStart/PQconnectPoll) and sets the session up
-    // (UTC, UTF-8). Throws StoreUnavailable when the server cannot be reached.
+    // Connects without blocking (PQconnectStart/PQconnectPoll), sets the session up (UTC,
+    // UTF-8) and enters pipeline mode. Throws StoreUnavailable when the server cannot be reached.
     static Task<std::unique_ptr<Connection>> open(std::string conninfo);
 
     Connection(const Connection&) = delete;
@@ -81,20 +96,32 @@ public:
     ~Connection();
 
     // Runs a prepared statement. Throws StoreConflict on a unique violation, StoreUnavailable
-    // on any other failure; a failure of the connection itself also marks it broken.
+    // on any other failure; a failure of the connection fails every statement in flight on it.
     Task<Result> run(const Statement& statement, const Params& params);
 
-    // False once the connection failed, or when a query on it was abandoned half-way; the
-    // pool then drops it and opens another.
+    // False once the connection failed; the pool then drops it and opens another.
     bool usable() const;
     // usable(), and also reads an idle connection to notice that the server closed it
-    // meanwhile (a restart, an administrator's kill): one poll, so asked when lending it out.
+    // meanwhile (a restart, an administrator's kill): asked before giving it new work.
     bool still_open();
+    // Statements queued or sent and not yet answered.
+    std::size_t outstanding() const { return unsent_.size() + in_flight_.size(); }
 
     // This connection is used on this loop only: its socket may stay registered there.
     void settle_on(const boost::asio::any_io_executor& loop) { home_ = loop; }
 
 private:
+    struct Pending;
+    struct Forget;
+    // What the server will answer next, in order.
+    struct Expected {
+        enum class Kind { prepare, query, sync } kind;
+        Pending* pending = nullptr;  // a query's waiting coroutine; null once it is gone
+        std::string statement;       // a prepare's statement name
+        bool answered = false;       // a result came; the NULL that ends it has not yet
+        std::chrono::steady_clock::time_point sent_at;
+    };
+
     explicit Connection(PGconn* conn) : conn_(conn) {}
 
     Task<void> finish_connecting();
@@ -102,12 +129,12 @@ private:
     // the socket of the moment.
     Task<void> wait(bool for_reading, std::chrono::steady_clock::duration timeout, std::string_view what);
     // Once connected: on its home loop the socket stays registered, so a wait costs no
-    // registration; elsewhere each wait registers it anew. `deadline_` bounds the command.
+    // registration; elsewhere each wait registers it anew. `deadline_` bounds the wait: it is
+    // the oldest statement's in flight.
     Task<void> wait_connected(bool for_reading, std::string_view what);
     Task<void> flush(std::string_view what);
-    // Collects every result of the command in flight; the connection is idle again after it.
+    // Collects every result of the command in flight (while connecting, before the pipeline).
     Task<Result> read_result(std::string_view what);
-    Task<void> prepare(const Statement& statement, int parameter_count);
     // Throws the store error a failed result stands for.
     void check(const Result& result, std::string_view what);
     // A failed command: the connection stays unless libpq says it is gone.
@@ -115,14 +142,40 @@ private:
     // A failed connection: it is never used again.
     [[noreturn]] void give_up(std::string_view what, const std::string& message);
 
+    // Hands every queued statement to libpq, with the syncs that end their segments.
+    void send_queued();
+    // Each false when the connection failed (and fail_everything() ran).
+    bool send_statement(Pending& pending, std::chrono::steady_clock::time_point now);
+    bool send_sync(std::chrono::steady_clock::time_point now);
+    // Writes what libpq holds. A full socket buffer is rare (megabytes of statements): it is
+    // retried every millisecond rather than watched, so only the driver ever waits on the socket.
+    Task<void> write_out();
+    // Waits until `pending` is answered: as the connection's reader, or woken by the reader.
+    Task<void> await_answer(Pending& pending);
+    // Reads and hands out answers until `mine` has its own.
+    Task<void> drive(Pending& mine);
+    // Takes every complete answer libpq holds and gives it to the statement it belongs to.
+    void take_answers();
+    void answered(Expected& expected);
+    // Wakes the first coroutine still waiting so that it reads the socket next.
+    void hand_over_driving();
+    // The connection failed: every statement queued or in flight fails with `message`.
+    void fail_everything(const std::string& message);
+    std::string why_broken() const;
+
     PGconn* conn_;
     // The connected socket as the loop sees it; made on first use, on the loop that uses it.
     std::shared_ptr<Watch> watch_;
     std::optional<boost::asio::any_io_executor> home_;
     std::chrono::steady_clock::time_point deadline_;
     bool broken_ = false;
-    bool busy_ = false;  // a command was sent and its results are not all read yet
-    std::unordered_set<std::string> prepared_;
+    std::string broken_because_;  // the first failure's message, when it came from the pipeline
+    std::unordered_set<std::string> prepared_;  // prepared, or a prepare is on its way
+
+    std::vector<Pending*> unsent_;       // queued this turn of the loop, not yet handed to libpq
+    std::deque<Expected> in_flight_;     // handed to libpq, answers not all taken yet
+    bool send_scheduled_ = false;        // a coroutine will send the queue once the loop turns
+    bool driving_ = false;               // a coroutine reads the socket for everyone
 };
 
 // libpq's message (several lines, a trailing newline) as one log line.

@@ -13,68 +13,63 @@ namespace asio = boost::asio;
 
 }  // namespace
 
-Lease::~Lease() {
-    if (!connection_) return;
-    auto pool = pool_.lock();
-    if (!pool) return;
-    if (connection_->usable()) pool->give_back(std::move(connection_));
-    else pool->give_back(nullptr);
+void Pool::drop_closed() {
+    std::erase_if(open_, [](const std::shared_ptr<Connection>& connection) { return !connection->usable(); });
 }
 
-void Pool::give_back(std::unique_ptr<Connection> connection) {
-    if (!connection) --open_;
-    if (!waiters_.empty()) {
-        // Handed straight to the longest waiter; with nothing to hand, it opens its own.
-        Waiter* waiter = waiters_.front();
-        waiters_.pop_front();
-        waiter->handed = std::move(connection);
-        waiter->woken = true;
-        waiter->timer.cancel();
-        return;
-    }
-    if (connection) idle_.push_back(std::move(connection));
+std::shared_ptr<Connection> Pool::least_loaded() const {
+    auto best = std::min_element(open_.begin(), open_.end(), [](const auto& a, const auto& b) {
+        return a->outstanding() < b->outstanding();
+    });
+    return best == open_.end() ? nullptr : *best;
 }
 
-void Pool::forget(Waiter* waiter) { std::erase(waiters_, waiter); }
+void Pool::wake_waiters() {
+    for (asio::steady_timer* timer : std::exchange(waiting_, {})) timer->cancel();
+}
 
-Task<Lease> Pool::open_new() {
-    ++open_;
-    std::unique_ptr<Connection> connection;
+Task<std::shared_ptr<Connection>> Pool::open_new() {
+    ++opening_;
+    std::shared_ptr<Connection> connection;
     try {
         connection = co_await Connection::open(conninfo_);
-        if (home_) connection->settle_on(*home_);
     } catch (...) {
-        give_back(nullptr);  // frees the slot, and lets a waiter try for itself
+        --opening_;
+        wake_waiters();  // each tries for itself and gets its own error
         throw;
     }
-    co_return Lease(weak_from_this(), std::move(connection));
+    --opening_;
+    if (home_) connection->settle_on(*home_);
+    open_.push_back(connection);
+    wake_waiters();
+    co_return connection;
 }
 
-Task<Lease> Pool::acquire() {
+Task<std::shared_ptr<Connection>> Pool::pick() {
     for (;;) {
-        while (!idle_.empty()) {
-            std::unique_ptr<Connection> connection = std::move(idle_.back());
-            idle_.pop_back();
-            if (connection->still_open()) co_return Lease(weak_from_this(), std::move(connection));
-            --open_;
-        }
-        if (open_ < size_) co_return co_await open_new();
+        drop_closed();
+        std::shared_ptr<Connection> best = least_loaded();
+        // An idle connection is read once before new work goes on it (a farewell from a
+        // restarted server is waiting there); a busy one's reader notices by itself.
+        if (best && best->outstanding() == 0 && !best->still_open()) continue;
+        bool room = open_.size() + opening_ < size_;
+        if (best && (best->outstanding() == 0 || !room)) co_return best;
+        if (room) co_return co_await open_new();
 
+        // Nothing open yet, and the pool's connections are all being opened: wait for one.
         auto executor = co_await asio::this_coro::executor;
-        Waiter waiter{asio::steady_timer(executor, asio::steady_timer::time_point::max())};
-        waiters_.push_back(&waiter);
+        asio::steady_timer timer(executor, asio::steady_timer::time_point::max());
+        waiting_.push_back(&timer);
         // If this coroutine is destroyed while it waits (a loop shutting down), the pool must
-        // not keep a pointer to its frame.
+        // not keep a pointer into its frame.
         struct Unregister {
             std::weak_ptr<Pool> pool;
-            Waiter* waiter;
+            asio::steady_timer* timer;
             ~Unregister() {
-                if (auto alive = pool.lock(); alive && !waiter->woken) alive->forget(waiter);
+                if (auto alive = pool.lock()) std::erase(alive->waiting_, timer);
             }
-        } unregister{weak_from_this(), &waiter};
-        co_await waiter.timer.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (waiter.handed && waiter.handed->still_open()) co_return Lease(weak_from_this(), std::move(waiter.handed));
-        if (waiter.handed) give_back(nullptr);
+        } unregister{weak_from_this(), &timer};
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     }
 }
 

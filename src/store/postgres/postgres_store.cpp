@@ -383,7 +383,7 @@ PostgresStore::~PostgresStore() = default;
 void PostgresStore::settle_on(const boost::asio::any_io_executor& loop) { pool_->settle_on(loop); }
 
 Task<Result> PostgresStore::run(const Statement& statement, const Params& params) {
-    Lease connection = co_await pool_->acquire();
+    std::shared_ptr<Connection> connection = co_await pool_->pick();
     co_return co_await connection->run(statement, params);
 }
 

@@ -1,5 +1,6 @@
-// The Store on PostgreSQL: one per event loop, with a small pool of non-blocking connections
-// (CASTERA_PG_POOL_SIZE, default 2) that suspend the calling coroutine while the server works.
+// The Store on PostgreSQL: one per event loop, with a small pool of non-blocking, pipelined
+// connections (CASTERA_PG_POOL_SIZE, default 2) that carry the statements of all the loop's
+// requests at once and suspend each calling coroutine while the server works.
 // Tables are Django's; its foreign keys do not cascade, so deletions remove dependent rows here.
 #pragma once
 
