@@ -5,6 +5,12 @@
 namespace castera::api {
 
 Task<std::optional<Meeting>> find_path_meeting(RequestContext& ctx) {
+    if (ctx.meeting_read_ahead) {
+        // Used once: a later call in the same handler reads the meeting as it is by then.
+        std::optional<Meeting> meeting = std::move(*ctx.meeting_read_ahead);
+        ctx.meeting_read_ahead.reset();
+        co_return meeting;
+    }
     co_return co_await ctx.store().find_meeting(ctx.id);
 }
 

@@ -17,6 +17,8 @@ struct RequestContext {
     AuthMethod auth = AuthMethod::none;
     Id id = 0;                        // the {id} path parameter, when the route has one
     std::string_view room;            // the {room} path parameter, when the route has one
+    // The {id} path's meeting, when authentication read it already (see MeetingReadAhead).
+    std::optional<std::optional<Meeting>> meeting_read_ahead;
 
     Store& store() { return *loop.store; }
     App& app() { return loop.app; }

@@ -105,6 +105,9 @@ std::optional<Match> find_route(std::string_view path) {
     return std::nullopt;
 }
 
+// A route under one meeting: its handlers begin by reading that meeting (find_path_meeting).
+bool is_meeting_route(const Route& route) { return route.pattern.starts_with("/api/meetings/{id}/"); }
+
 Handler handler_for(const Route& route, Method method) {
     switch (method) {
         case Method::get:
@@ -218,11 +221,14 @@ Task<Response> route_request(const http::Request& req, Loop& loop) {
     RequestContext ctx{req, loop, std::nullopt, AuthMethod::none, found->id, found->room};
     if (route.needs_auth) {
         // As DRF: authentication and permission come before the method check.
-        Authentication auth = co_await authenticate(req, loop);
+        MeetingReadAhead read_ahead;
+        if (is_meeting_route(route)) read_ahead.meeting_id = found->id;
+        Authentication auth = co_await authenticate(req, loop, {}, &read_ahead);
         if (auth.failure) co_return std::move(*auth.failure);
         if (!auth.user) co_return http::error_response(403, http::kNoCredentials);
         ctx.user = std::move(auth.user);
         ctx.auth = auth.method;
+        ctx.meeting_read_ahead = std::move(read_ahead.meeting);
         if (auto wait = loop.app.request_limiter.take(ctx.user->id)) co_return http::throttled_response(wait->count());
     }
     if (req.method == Method::options) co_return options_response(route);

@@ -27,14 +27,21 @@ Authentication failed(std::string_view detail) {
 
 // The session cookie's user, or nothing (an unknown or expired session is simply anonymous,
 // as in Django, so that Basic credentials can still be tried). Answered from the loop's cache
-// while the database has not changed since.
-Task<std::optional<User>> user_from_session(const http::Request& req, Loop& loop) {
+// while the database has not changed since; else read with the meeting asked for, if any.
+Task<std::optional<User>> user_from_session(const http::Request& req, Loop& loop, MeetingReadAhead* read_ahead) {
     std::string_view key = req.cookie(kSessionCookie);
     if (key.empty() || key.size() > 128) co_return std::nullopt;
     TimePoint now = now_utc();
     std::uint64_t stamp = loop.store->change_stamp();
     if (const User* known = loop.auth_cache.session_user(key, stamp, now)) co_return *known;
-    auto found = co_await loop.store->find_session_user(session_key_hash(key));
+    std::optional<SessionUser> found;
+    if (read_ahead && read_ahead->meeting_id > 0) {
+        auto both = co_await loop.store->find_session_user_and_meeting(session_key_hash(key), read_ahead->meeting_id);
+        if (both.found) read_ahead->meeting = std::move(both.meeting);
+        found = std::move(both.found);
+    } else {
+        found = co_await loop.store->find_session_user(session_key_hash(key));
+    }
     if (!found || found->session.expires <= now || !found->user.is_active) co_return std::nullopt;
     loop.auth_cache.remember_session(key, *found, stamp);
     co_return std::move(found->user);
@@ -189,8 +196,9 @@ Task<bool> check_password_off_loop(Loop& loop, std::string raw, std::string enco
 
 std::string api_token_hash(std::string_view key) { return sha256_hex(key); }
 
-Task<Authentication> authenticate(const http::Request& req, Loop& loop, std::string_view access_token) {
-    if (auto user = co_await user_from_session(req, loop))
+Task<Authentication> authenticate(const http::Request& req, Loop& loop, std::string_view access_token,
+                                  MeetingReadAhead* read_ahead) {
+    if (auto user = co_await user_from_session(req, loop, read_ahead))
         co_return Authentication{std::move(user), AuthMethod::session, std::nullopt};
     std::string_view header = req.header("Authorization");
     if (header.empty() && !access_token.empty()) {

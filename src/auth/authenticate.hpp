@@ -18,9 +18,17 @@ struct Authentication {
     std::optional<http::Response> failure;  // set when credentials were given but are bad
 };
 
+// The meeting a request is about, read together with its session when the session has to be
+// looked up in the database: one round trip instead of two on PostgreSQL.
+struct MeetingReadAhead {
+    Id meeting_id = 0;                              // which meeting; 0: none
+    std::optional<std::optional<Meeting>> meeting;  // set once read (inner: nothing, no such meeting)
+};
+
 // `access_token` is a WebSocket's ?access_token= (a Clerk JWT or an API token), used when
-// there is no Authorization header.
-Task<Authentication> authenticate(const http::Request& req, Loop& loop, std::string_view access_token = {});
+// there is no Authorization header. `read_ahead`, when given, may come back with its meeting.
+Task<Authentication> authenticate(const http::Request& req, Loop& loop, std::string_view access_token = {},
+                                  MeetingReadAhead* read_ahead = nullptr);
 
 // What the store keeps of an API token's key.
 std::string api_token_hash(std::string_view key);

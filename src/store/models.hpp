@@ -118,4 +118,10 @@ struct SessionUser {
     User user;
 };
 
+// A session with its user, and a meeting read in the same round trip.
+struct SessionUserMeeting {
+    std::optional<SessionUser> found;  // nothing when the session or its user is gone
+    std::optional<Meeting> meeting;    // read only when the session was found
+};
+
 }  // namespace castera

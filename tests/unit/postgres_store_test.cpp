@@ -237,6 +237,34 @@ TEST_F(OpenPostgresStoreTest, DeletingAUserDeletesTheirMeetingsAndSessions) {
     EXPECT_FALSE(run_task(store_->find_session("hash")));
 }
 
+TEST_F(OpenPostgresStoreTest, SessionUserAndMeetingComeInOneStatement) {
+    User a = user("a@example.com");
+    Meeting m = meeting(a.id, "ahead", now_utc() + hours(2));
+    TimePoint expires = now_utc() + hours(1);
+    run_task(store_->create_session(Session{"h1", a.id, expires}));
+    auto both = run_task(store_->find_session_user_and_meeting("h1", m.id));
+    ASSERT_TRUE(both.found);
+    EXPECT_EQ(both.found->user.email, "a@example.com");
+    EXPECT_EQ(both.found->session.expires, expires);
+    ASSERT_TRUE(both.meeting);
+    // Every column as find_meeting reads it.
+    auto alone = run_task(store_->find_meeting(m.id));
+    EXPECT_EQ(both.meeting->id, alone->id);
+    EXPECT_EQ(both.meeting->title, alone->title);
+    EXPECT_EQ(both.meeting->description, alone->description);
+    EXPECT_EQ(both.meeting->type_of, alone->type_of);
+    EXPECT_EQ(both.meeting->created_on, alone->created_on);
+    EXPECT_EQ(both.meeting->room_id, alone->room_id);
+    EXPECT_EQ(both.meeting->scheduled_date, alone->scheduled_date);
+    EXPECT_EQ(both.meeting->status, alone->status);
+    EXPECT_EQ(both.meeting->user_id, alone->user_id);
+    auto no_meeting = run_task(store_->find_session_user_and_meeting("h1", m.id + 1000));
+    EXPECT_TRUE(no_meeting.found);
+    EXPECT_FALSE(no_meeting.meeting);
+    auto no_session = run_task(store_->find_session_user_and_meeting("h2", m.id));
+    EXPECT_FALSE(no_session.found);
+}
+
 TEST_F(OpenPostgresStoreTest, SessionsAreFoundByHashAndEndPerUser) {
     User a = user("a@example.com");
     Session s1{"h1", a.id, now_utc() + hours(1)}, s2{"h2", a.id, now_utc() + hours(1)};

@@ -238,6 +238,23 @@ TEST_F(SqliteStoreTest, SessionUserComesInOneLookup) {
     EXPECT_FALSE(run_task(store_->find_session_user(std::string(64, 'f'))));
 }
 
+TEST_F(SqliteStoreTest, SessionUserAndMeetingComeTogether) {
+    User u = user("session@example.com");
+    Meeting m = meeting(u.id, "ahead");
+    run_task(store_->create_session(Session{std::string(64, 'a'), u.id, now_utc() + hours(1)}));
+    auto both = run_task(store_->find_session_user_and_meeting(std::string(64, 'a'), m.id));
+    ASSERT_TRUE(both.found);
+    EXPECT_EQ(both.found->user.email, "session@example.com");
+    ASSERT_TRUE(both.meeting);
+    EXPECT_EQ(both.meeting->title, "ahead");
+    auto no_meeting = run_task(store_->find_session_user_and_meeting(std::string(64, 'a'), m.id + 1000));
+    EXPECT_TRUE(no_meeting.found);
+    EXPECT_FALSE(no_meeting.meeting);
+    auto no_session = run_task(store_->find_session_user_and_meeting(std::string(64, 'f'), m.id));
+    EXPECT_FALSE(no_session.found);
+    EXPECT_FALSE(no_session.meeting);
+}
+
 // Writes queued together share a commit; one that fails (a taken email) fails alone, and
 // every other write of the same commit is there afterwards.
 TEST_F(SqliteStoreTest, GroupedWritesFailOneByOne) {

@@ -39,17 +39,20 @@ User read_user(const Result& r, int row) {
                 .is_staff = r.boolean(row, 9)};
 }
 
-Meeting read_meeting(const Result& r, int row) {
-    return Meeting{.id = r.integer(row, 0),
-                   .title = r.text(row, 1),
-                   .description = r.optional_text(row, 2),
-                   .type_of = r.text(row, 3),
-                   .created_on = r.time(row, 4),
-                   .room_id = r.text(row, 5),  // uuid's text form: lower case with dashes
-                   .scheduled_date = r.time(row, 6),
-                   .status = r.text(row, 7),
-                   .user_id = r.integer(row, 8)};
+// The meeting's columns in kMeetingColumns' order, from column `first` on.
+Meeting read_meeting_at(const Result& r, int row, int first) {
+    return Meeting{.id = r.integer(row, first),
+                   .title = r.text(row, first + 1),
+                   .description = r.optional_text(row, first + 2),
+                   .type_of = r.text(row, first + 3),
+                   .created_on = r.time(row, first + 4),
+                   .room_id = r.text(row, first + 5),  // uuid's text form: lower case with dashes
+                   .scheduled_date = r.time(row, first + 6),
+                   .status = r.text(row, first + 7),
+                   .user_id = r.integer(row, first + 8)};
 }
+
+Meeting read_meeting(const Result& r, int row) { return read_meeting_at(r, row, 0); }
 
 Message read_message(const Result& r, int row) {
     return Message{.id = r.integer(row, 0),
@@ -161,6 +164,14 @@ const Statement kFindSessionUser{"find_session_user",
                                  "u.image, u.role, u.is_active, u.is_staff, s.user_id, s.expires "
                                  "FROM castera_session s JOIN users_user u ON u.id = s.user_id "
                                  "WHERE s.key_hash = $1"};
+// The meeting's columns come after the session's, NULL when there is no such meeting.
+const Statement kFindSessionUserMeeting{"find_session_user_meeting",
+                                        "SELECT u.id, u.email, u.password, u.last_login, u.is_superuser, u.full_name, "
+                                        "u.image, u.role, u.is_active, u.is_staff, s.user_id, s.expires, "
+                                        "m.id, m.title, m.description, m.type_of, m.created_on, m.room_id, "
+                                        "m.scheduled_date, m.status, m.user_id "
+                                        "FROM castera_session s JOIN users_user u ON u.id = s.user_id "
+                                        "LEFT JOIN meetings_meeting m ON m.id = $2 WHERE s.key_hash = $1"};
 const Statement kDeleteSession{"delete_session", "DELETE FROM castera_session WHERE key_hash = $1"};
 const Statement kDeleteUserSessions{"delete_user_sessions", "DELETE FROM castera_session WHERE user_id = $1"};
 
@@ -492,6 +503,18 @@ Task<std::optional<SessionUser>> PostgresStore::find_session_user(std::string ke
     if (r.empty()) co_return std::nullopt;
     Session session{std::move(key_hash), r.integer(0, 10), r.time(0, 11)};
     co_return SessionUser{std::move(session), read_user(r, 0)};
+}
+
+Task<SessionUserMeeting> PostgresStore::find_session_user_and_meeting(std::string key_hash, Id meeting) {
+    Params params;
+    params.add(key_hash).add(meeting);
+    Result r = co_await run(kFindSessionUserMeeting, params);
+    SessionUserMeeting out;
+    if (r.empty()) co_return out;
+    Session session{std::move(key_hash), r.integer(0, 10), r.time(0, 11)};
+    out.found = SessionUser{std::move(session), read_user(r, 0)};
+    if (!r.is_null(0, 12)) out.meeting = read_meeting_at(r, 0, 12);
+    co_return out;
 }
 
 Task<void> PostgresStore::delete_session(std::string key_hash) {
