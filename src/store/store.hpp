@@ -90,9 +90,9 @@ public:
     // A session with its user, in one query: the lookup behind every session-authenticated
     // request. Nothing when the session or its user is gone.
     virtual Task<std::optional<SessionUser>> find_session_user(std::string key_hash) = 0;
-    // The same, and the meeting a request is about (its path's id) along with it: a store
-    // whose every read is a round trip answers both with one statement.
-    virtual Task<SessionUserMeeting> find_session_user_and_meeting(std::string key_hash, Id meeting);
+    // The same, and the meeting a request is about (its path's id) along with it, in one
+    // statement: one round trip on PostgreSQL, one read transaction on SQLite.
+    virtual Task<SessionUserMeeting> find_session_user_and_meeting(std::string key_hash, Id meeting) = 0;
     virtual Task<void> delete_session(std::string key_hash) = 0;
     virtual Task<void> delete_user_sessions(Id user) = 0;
 

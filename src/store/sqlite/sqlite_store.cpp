@@ -49,17 +49,18 @@ User read_user(const Statement& row) {
     return u;
 }
 
-Meeting read_meeting(const Statement& row) {
+// The meeting's columns in kMeetingColumns' order, from column `first` on.
+Meeting read_meeting(const Statement& row, int first = 0) {
     Meeting m;
-    m.id = row.column_int(0);
-    m.title = row.column_text(1);
-    m.description = row.column_optional_text(2);
-    m.type_of = row.column_text(3);
-    m.created_on = read_time(row, 4);
-    m.room_id = uuid_from_db(row.column_text(5));
-    m.scheduled_date = read_time(row, 6);
-    m.status = row.column_text(7);
-    m.user_id = row.column_int(8);
+    m.id = row.column_int(first);
+    m.title = row.column_text(first + 1);
+    m.description = row.column_optional_text(first + 2);
+    m.type_of = row.column_text(first + 3);
+    m.created_on = read_time(row, first + 4);
+    m.room_id = uuid_from_db(row.column_text(first + 5));
+    m.scheduled_date = read_time(row, first + 6);
+    m.status = row.column_text(first + 7);
+    m.user_id = row.column_int(first + 8);
     return m;
 }
 
@@ -311,6 +312,23 @@ Task<std::optional<SessionUser>> SqliteStore::find_session_user(std::string key_
     User user = read_user(row);
     Session session{std::move(key_hash), row.column_int(10), read_time(row, 11)};
     co_return SessionUser{std::move(session), std::move(user)};
+}
+
+// One statement, so one read transaction: on SQLite that, not the SQL, is what a read costs.
+Task<SessionUserMeeting> SqliteStore::find_session_user_and_meeting(std::string key_hash, Id meeting) {
+    Statement row = db_->prepare(
+        "SELECT u.id, u.email, u.password, u.last_login, u.is_superuser, u.full_name, u.image, u.role, "
+        "u.is_active, u.is_staff, s.user_id, s.expires, m.id, m.title, m.description, m.type_of, m.created_on, "
+        "m.room_id, m.scheduled_date, m.status, m.user_id FROM castera_session s "
+        "JOIN users_user u ON u.id = s.user_id LEFT JOIN meetings_meeting m ON m.id = ?2 WHERE s.key_hash = ?1");
+    row.bind(1, key_hash).bind(2, meeting);
+    SessionUserMeeting out;
+    if (!row.step()) co_return out;
+    User user = read_user(row);
+    Session session{std::move(key_hash), row.column_int(10), read_time(row, 11)};
+    out.found = SessionUser{std::move(session), std::move(user)};
+    if (!row.column_is_null(12)) out.meeting = read_meeting(row, 12);
+    co_return out;
 }
 
 std::uint64_t SqliteStore::change_stamp() { return changes_->stamp(); }

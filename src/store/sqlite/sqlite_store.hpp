@@ -31,6 +31,7 @@ public:
     Task<void> create_session(Session session) override;
     Task<std::optional<Session>> find_session(std::string key_hash) override;
     Task<std::optional<SessionUser>> find_session_user(std::string key_hash) override;
+    Task<SessionUserMeeting> find_session_user_and_meeting(std::string key_hash, Id meeting) override;
     Task<void> delete_session(std::string key_hash) override;
     Task<void> delete_user_sessions(Id user) override;
 
