@@ -48,28 +48,23 @@ std::string random_token(std::size_t length) {
     return out;
 }
 
+// Read on every meeting row (SQLite keeps the 32-digit form): no temporary string.
 bool parse_uuid(std::string_view text, std::string& canonical) {
-    std::string hex;
-    hex.reserve(32);
-    if (text.size() == 36) {
-        for (std::size_t i = 0; i < 36; ++i) {
-            bool dash_here = (i == 8 || i == 13 || i == 18 || i == 23);
-            if (dash_here != (text[i] == '-')) return false;
-            if (!dash_here) hex.push_back(text[i]);
+    bool dashed = text.size() == 36;
+    if (!dashed && text.size() != 32) return false;
+    if (dashed && (text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-')) return false;
+    canonical.resize(36);
+    std::size_t from = 0;
+    for (std::size_t to = 0; to < 36; ++to) {
+        if (to == 8 || to == 13 || to == 18 || to == 23) {
+            canonical[to] = '-';
+            if (dashed) ++from;
+            continue;
         }
-    } else if (text.size() == 32) {
-        hex.assign(text);
-    } else {
-        return false;
-    }
-    canonical.clear();
-    canonical.reserve(36);
-    for (std::size_t i = 0; i < 32; ++i) {
-        char c = hex[i];
+        char c = text[from++];
         if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-        if (i == 8 || i == 12 || i == 16 || i == 20) canonical.push_back('-');
-        canonical.push_back(c);
+        canonical[to] = c;
     }
     return true;
 }

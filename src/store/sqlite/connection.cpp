@@ -68,10 +68,12 @@ void Statement::run() {
 
 std::int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
 
-std::string Statement::column_text(int index) const {
+std::string Statement::column_text(int index) const { return std::string(column_view(index)); }
+
+std::string_view Statement::column_view(int index) const {
     const unsigned char* text = sqlite3_column_text(stmt_, index);
     if (!text) return {};
-    return std::string(reinterpret_cast<const char*>(text), sqlite3_column_bytes(stmt_, index));
+    return {reinterpret_cast<const char*>(text), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index))};
 }
 
 std::optional<std::string> Statement::column_optional_text(int index) const {

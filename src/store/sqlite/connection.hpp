@@ -39,6 +39,9 @@ public:
     std::int64_t column_int(int index) const;
     bool column_bool(int index) const { return column_int(index) != 0; }
     std::string column_text(int index) const;
+    // The text without a copy: valid until the statement steps, resets or reads the column
+    // as another type.
+    std::string_view column_view(int index) const;
     std::optional<std::string> column_optional_text(int index) const;
     bool column_is_null(int index) const;
 

@@ -16,7 +16,7 @@ constexpr std::string_view kMeetingColumns =
     "id, title, description, type_of, created_on, room_id, scheduled_date, status, user_id";
 
 TimePoint read_time(const Statement& row, int column) {
-    auto parsed = parse_db(row.column_text(column));
+    auto parsed = parse_db(row.column_view(column));
     if (!parsed) throw StoreUnavailable("unreadable datetime in the database: " + row.column_text(column));
     return *parsed;
 }
@@ -29,9 +29,9 @@ std::string uuid_to_db(std::string_view canonical) {
     return hex;
 }
 
-std::string uuid_from_db(const std::string& stored) {
+std::string uuid_from_db(std::string_view stored) {
     std::string canonical;
-    return parse_uuid(stored, canonical) ? canonical : stored;
+    return parse_uuid(stored, canonical) ? canonical : std::string(stored);
 }
 
 User read_user(const Statement& row) {
@@ -57,7 +57,7 @@ Meeting read_meeting(const Statement& row, int first = 0) {
     m.description = row.column_optional_text(first + 2);
     m.type_of = row.column_text(first + 3);
     m.created_on = read_time(row, first + 4);
-    m.room_id = uuid_from_db(row.column_text(first + 5));
+    m.room_id = uuid_from_db(row.column_view(first + 5));
     m.scheduled_date = read_time(row, first + 6);
     m.status = row.column_text(first + 7);
     m.user_id = row.column_int(first + 8);
