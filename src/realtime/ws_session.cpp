@@ -1,10 +1,16 @@
 #include "realtime/ws_session.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
@@ -37,6 +43,7 @@ using WebSocket = websocket::stream<asio::ip::tcp::socket>;
 constexpr std::uint16_t kCloseInvalidJson = 1007;   // compatible protocol: the frame is not JSON
 constexpr std::uint16_t kCloseUnsupported = 1003;   // compatible protocol: not {"message": "..."}
 constexpr std::uint16_t kClosePolicy = 1008;        // outbound queue overflow, or rate limit (compatible)
+constexpr std::uint16_t kCloseServerError = 1011;   // the store failed under a chat
 
 constexpr std::string_view kTypedProtocol = "castera.v2";
 
@@ -123,17 +130,27 @@ private:
         asio::co_spawn(ws_.get_executor(), write_queue(), asio::detached);
     }
 
-    // Sends queued frames in order, then the close frame when one was requested.
+    // Sends queued frames in order, then the close frame when one was requested. Several
+    // frames waiting (a burst in the room) are written corked, so that the kernel sends them in
+    // full segments rather than one small packet each, and the reader wakes once for them.
     Task<void> write_queue() {
         auto self = shared_from_this();
+        bool corked = false;
         while (!queue_.empty() && (!held_ || closing_)) {
+            if (!corked && queue_.size() > 1) corked = set_cork(true);
             Frame frame = queue_.front();
             auto [ec, n] = co_await ws_.async_write(asio::buffer(*frame), use_tuple);
             if (ec) co_return;  // leaves writing_ set: nothing more is sent on a failed socket
             if (!queue_.empty()) queue_.pop_front();
         }
+        if (corked) set_cork(false);
         if (closing_ && ws_.is_open()) co_await ws_.async_close(close_reason_, use_tuple);
         writing_ = false;
+    }
+
+    bool set_cork(bool on) {
+        int value = on ? 1 : 0;
+        return ::setsockopt(ws_.next_layer().native_handle(), IPPROTO_TCP, TCP_CORK, &value, sizeof value) == 0;
     }
 
     WebSocket ws_;
@@ -229,17 +246,91 @@ std::optional<std::string> read_chat_text(std::string_view text, std::uint16_t& 
 
 bool is_blank(std::string_view s) { return s.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos; }
 
+// A sender's chats on their way to the store. The reader does not wait for each one: while a
+// group is being stored, the chats read meanwhile wait here and go to the store together next
+// (one commit for a burst instead of one each), and each is published, in the order it came,
+// once stored. Shared by the reader and the coroutine that stores, so that neither points into
+// the other's frame when a loop shutting down destroys them in any order.
+struct ChatQueue {
+    std::vector<std::string> waiting;
+    bool storing = false;                    // a coroutine is storing and publishing
+    asio::steady_timer* reader = nullptr;    // the reader, waiting for the queue to shrink
+
+    void wake_reader() {
+        if (reader) reader->cancel();
+    }
+};
+
+// A sender this far ahead of the store stops reading until it catches up.
+constexpr std::size_t kMaxWaitingChats = 1024;
+
 // Everything one connection's frames need.
 struct Session {
     Connection& conn;
     const User& user;
     const Meeting& meeting;
     Loop& loop;
+    std::shared_ptr<ChatQueue> chats{};  // made with the first chat
 };
 
+// Stores and publishes the waiting chats, group after group, until none is left; chats read
+// before the connection began to close are stored too. A store failure ends the connection
+// (1011), as it did when each chat was stored in turn. The session outlives it: the reader
+// waits for it (finish_chats) before the session ends.
+Task<void> store_waiting_chats(Session& s, std::shared_ptr<ChatQueue> chats) {
+    // Also on an exception: the reader must not wait for a coroutine that is gone.
+    struct Done {
+        std::shared_ptr<ChatQueue> chats;
+        ~Done() {
+            chats->storing = false;
+            chats->wake_reader();
+        }
+    } done{chats};
+    while (!chats->waiting.empty()) {
+        std::vector<std::string> group = std::exchange(chats->waiting, {});
+        chats->wake_reader();
+        std::vector<Message> stored;
+        bool failed = false;
+        try {
+            stored = co_await s.loop.store->create_messages(s.meeting.id, s.user.id, std::move(group));
+        } catch (const std::exception&) {
+            failed = true;
+        }
+        if (failed) {
+            chats->waiting.clear();
+            s.conn.close(kCloseServerError, "the database is unavailable", false);
+            co_return;
+        }
+        for (const Message& message : stored) publish_message(s.loop.app, message);
+    }
+}
+
+Task<void> wait_for_chats(ChatQueue& chats) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());
+    struct Waiting {
+        ChatQueue& chats;
+        ~Waiting() { chats.reader = nullptr; }
+    } waiting{chats};
+    chats.reader = &timer;
+    co_await timer.async_wait(use_tuple);
+}
+
 Task<void> store_and_publish_chat(Session& s, std::string content) {
-    Message stored = co_await s.loop.store->create_message(s.meeting.id, s.user.id, std::move(content));
-    publish_message(s.loop.app, stored);
+    if (!s.chats) s.chats = std::make_shared<ChatQueue>();
+    ChatQueue& chats = *s.chats;
+    chats.waiting.push_back(std::move(content));
+    if (!chats.storing) {
+        chats.storing = true;
+        asio::co_spawn(co_await asio::this_coro::executor, store_waiting_chats(s, s.chats), asio::detached);
+    }
+    while (chats.storing && chats.waiting.size() >= kMaxWaitingChats) co_await wait_for_chats(chats);
+}
+
+// Before the connection leaves its room: every chat it sent is stored and published.
+Task<void> finish_chats(Session& s) {
+    if (!s.chats) co_return;
+    std::shared_ptr<ChatQueue> chats = s.chats;
+    while (chats->storing) co_await wait_for_chats(*chats);
 }
 
 // The old server's protocol: {"message": "..."} in; anything else closes the connection.
@@ -488,6 +579,7 @@ Task<void> serve_websocket(beast::tcp_stream&& stream, http::BeastRequest&& req,
         } catch (const std::exception&) {
             // A store failure mid-session ends this connection only.
         }
+        co_await finish_chats(session);
         rooms.leave(meeting.id, conn.get());
         bus.left(meeting.id, *conn);
         bus.presence(meeting.id, "left", *conn);

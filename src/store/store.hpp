@@ -118,6 +118,9 @@ public:
     virtual Task<Page<Message>> list_messages(Id meeting, std::optional<std::int64_t> limit,
                                               std::int64_t offset) = 0;
     virtual Task<Message> create_message(Id meeting, Id user, std::string content) = 0;
+    // Several messages of one author, stored in the order given (in one commit where the
+    // store can) and returned in that order.
+    virtual Task<std::vector<Message>> create_messages(Id meeting, Id user, std::vector<std::string> contents) = 0;
 
     // Recordings, newest first.
     virtual Task<Page<Recording>> list_recordings(Id meeting, std::optional<std::int64_t> limit,

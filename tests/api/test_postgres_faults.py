@@ -5,6 +5,7 @@ its database and CASTERA_TEST_PG_CLUSTER its directory (scripts/test sets both).
 starts a server of its own on the suite's database, so the shared one is not disturbed.
 """
 
+import json
 import os
 import subprocess
 import tempfile
@@ -12,7 +13,7 @@ import time
 
 import pytest
 
-from castera_helpers import Client
+from castera_helpers import Client, run, ws_expect_close, ws_open, ws_sync
 from conftest import REPO_ROOT, postgres_test_url, start_server, stop_server
 
 CLUSTER = os.environ.get("CASTERA_TEST_PG_CLUSTER")
@@ -95,3 +96,29 @@ def test_database_outage_is_503_and_recovers_without_restart(own_server, paused_
     for _ in range(4):
         r = shared.get("/api/meetings/")
         assert r.status_code == 200, f"the suite's server after the outage: {r.status_code} {r.text[:200]}"
+
+
+def test_a_chat_the_database_cannot_store_closes_its_socket_1011(own_server, paused_database, users):
+    proc, base_url = own_server
+    pause, resume = paused_database
+    owner = users["owner"]
+    client = Client(base_url, owner.email, owner.password)
+    made = client.post("/api/meetings/", json={"title": "chat in an outage",
+                                               "scheduled_date": "2030-01-01T09:00:00Z"})
+    assert made.status_code == 201, made.text
+
+    async def scenario():
+        ws = await ws_open(base_url, made.json()["room_id"], email=owner.email, password=owner.password)
+        try:
+            await ws_sync(ws, owner.email)
+            pause()
+            await ws.send(json.dumps({"message": "lost in the outage"}))
+            await ws_expect_close(ws, 1011, timeout=20)
+        finally:
+            await ws.close()
+
+    run(scenario())
+    resume()
+    assert proc.poll() is None, "castera serve died when a chat could not be stored"
+    texts = [m["content"] for m in client.get(f"/api/meetings/{made.json()['id']}/messages/").json()]
+    assert "lost in the outage" not in texts

@@ -355,6 +355,34 @@ def test_rest_message_is_delivered_to_the_room(base_url, owner, admin, users):
     run(scenario())
 
 
+def test_a_burst_sent_just_before_closing_is_stored_and_delivered_in_order(base_url, owner, users):
+    # The sender's chats are stored in groups while it keeps reading: every chat it sent before
+    # it went away is still stored, published and delivered, in the order sent.
+    m = owner.create_meeting()
+    a, b = users["owner"], users["other"]
+
+    async def scenario():
+        wb = await ws_open(base_url, m["room_id"], **creds(b))
+        try:
+            await ws_sync(wb, b.email)
+            wa = await ws_open(base_url, m["room_id"], **creds(a))
+            for i in range(50):
+                await wa.send(json.dumps({"message": f"burst {i}"}))
+            await wa.close()
+            got = []
+            while len(got) < 50:
+                frame = await ws_recv_chat(wb)
+                if frame["sender"] == a.email:
+                    got.append(frame["message"])
+            assert got == [f"burst {i}" for i in range(50)]
+        finally:
+            await wb.close()
+
+    run(scenario())
+    contents = [x["content"] for x in messages(owner, m["id"])]
+    assert [c for c in contents if c.startswith("burst")] == [f"burst {i}" for i in range(50)]
+
+
 def test_ws_and_rest_messages_interleave_in_history(base_url, owner, users):
     m = owner.create_meeting()
     a = users["owner"]

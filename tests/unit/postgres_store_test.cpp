@@ -237,6 +237,20 @@ TEST_F(OpenPostgresStoreTest, DeletingAUserDeletesTheirMeetingsAndSessions) {
     EXPECT_FALSE(run_task(store_->find_session("hash")));
 }
 
+TEST_F(OpenPostgresStoreTest, SeveralMessagesAreStoredInOrder) {
+    User a = user("a@example.com");
+    Meeting m = meeting(a.id, "burst");
+    auto stored = run_task(store_->create_messages(m.id, a.id, {"one", "two", "three"}));
+    ASSERT_EQ(stored.size(), 3u);
+    EXPECT_EQ(stored[0].content, "one");
+    EXPECT_LT(stored[0].id, stored[1].id);
+    EXPECT_LT(stored[1].id, stored[2].id);
+    EXPECT_EQ(stored[2].user_email, "a@example.com");
+    auto listed = run_task(store_->list_messages(m.id, std::nullopt, 0)).rows;
+    ASSERT_EQ(listed.size(), 3u);
+    EXPECT_EQ(listed[2].content, "three");
+}
+
 TEST_F(OpenPostgresStoreTest, SessionUserAndMeetingComeInOneStatement) {
     User a = user("a@example.com");
     Meeting m = meeting(a.id, "ahead", now_utc() + hours(2));

@@ -238,6 +238,23 @@ TEST_F(SqliteStoreTest, SessionUserComesInOneLookup) {
     EXPECT_FALSE(run_task(store_->find_session_user(std::string(64, 'f'))));
 }
 
+TEST_F(SqliteStoreTest, SeveralMessagesAreStoredTogetherInOrder) {
+    User u = user("author@example.com");
+    Meeting m = meeting(u.id, "burst");
+    auto stored = run_task(store_->create_messages(m.id, u.id, {"one", "two", "three"}));
+    ASSERT_EQ(stored.size(), 3u);
+    EXPECT_EQ(stored[0].content, "one");
+    EXPECT_EQ(stored[2].content, "three");
+    EXPECT_LT(stored[0].id, stored[1].id);
+    EXPECT_LT(stored[1].id, stored[2].id);
+    EXPECT_LE(stored[0].timestamp, stored[2].timestamp);
+    EXPECT_EQ(stored[1].user_email, "author@example.com");
+    auto listed = run_task(store_->list_messages(m.id, std::nullopt, 0)).rows;
+    ASSERT_EQ(listed.size(), 3u);
+    EXPECT_EQ(listed[1].id, stored[1].id);
+    EXPECT_EQ(listed[1].content, "two");
+}
+
 TEST_F(SqliteStoreTest, SessionUserAndMeetingComeTogether) {
     User u = user("session@example.com");
     Meeting m = meeting(u.id, "ahead");

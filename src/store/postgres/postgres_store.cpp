@@ -672,6 +672,14 @@ Task<Message> PostgresStore::create_message(Id meeting, Id user, std::string con
                       .timestamp = now};
 }
 
+// One statement each, in order: each write is its own transaction in the pipeline anyway.
+Task<std::vector<Message>> PostgresStore::create_messages(Id meeting, Id user, std::vector<std::string> contents) {
+    std::vector<Message> stored;
+    stored.reserve(contents.size());
+    for (std::string& content : contents) stored.push_back(co_await create_message(meeting, user, std::move(content)));
+    co_return stored;
+}
+
 Task<Page<Recording>> PostgresStore::list_recordings(Id meeting, std::optional<std::int64_t> limit,
                                                      std::int64_t offset) {
     Params params;

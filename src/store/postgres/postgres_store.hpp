@@ -53,6 +53,7 @@ public:
 
     Task<Page<Message>> list_messages(Id meeting, std::optional<std::int64_t> limit, std::int64_t offset) override;
     Task<Message> create_message(Id meeting, Id user, std::string content) override;
+    Task<std::vector<Message>> create_messages(Id meeting, Id user, std::vector<std::string> contents) override;
 
     Task<Page<Recording>> list_recordings(Id meeting, std::optional<std::int64_t> limit,
                                           std::int64_t offset) override;

@@ -547,23 +547,38 @@ std::optional<std::string> email_of(Connection& db, Id user) {
     return row.column_text(0);
 }
 
+Message insert_message(Connection& db, Id meeting, Id user, std::string content, const std::string& email) {
+    TimePoint now = now_utc();
+    db.prepare("INSERT INTO meetings_message (content, timestamp, meeting_id, user_id) VALUES (?1, ?2, ?3, ?4)")
+        .bind(1, content)
+        .bind(2, format_db(now))
+        .bind(3, meeting)
+        .bind(4, user)
+        .run();
+    return Message{.id = db.last_insert_id(),
+                   .meeting_id = meeting,
+                   .user_id = user,
+                   .user_email = email,
+                   .content = std::move(content),
+                   .timestamp = now};
+}
+
 }  // namespace
 
 Task<Message> SqliteStore::create_message(Id meeting, Id user, std::string content) {
     return writer_->run([meeting, user, content = std::move(content)](Connection& db) mutable {
-        TimePoint now = now_utc();
-        db.prepare("INSERT INTO meetings_message (content, timestamp, meeting_id, user_id) VALUES (?1, ?2, ?3, ?4)")
-            .bind(1, content)
-            .bind(2, format_db(now))
-            .bind(3, meeting)
-            .bind(4, user)
-            .run();
-        return Message{.id = db.last_insert_id(),
-                       .meeting_id = meeting,
-                       .user_id = user,
-                       .user_email = email_of(db, user).value_or(""),
-                       .content = std::move(content),
-                       .timestamp = now};
+        return insert_message(db, meeting, user, std::move(content), email_of(db, user).value_or(""));
+    });
+}
+
+// One writer job: the messages share the commit and, should one fail, are undone together.
+Task<std::vector<Message>> SqliteStore::create_messages(Id meeting, Id user, std::vector<std::string> contents) {
+    return writer_->run([meeting, user, contents = std::move(contents)](Connection& db) mutable {
+        std::string email = email_of(db, user).value_or("");
+        std::vector<Message> stored;
+        stored.reserve(contents.size());
+        for (std::string& content : contents) stored.push_back(insert_message(db, meeting, user, std::move(content), email));
+        return stored;
     });
 }
 
