@@ -1,8 +1,5 @@
 #include "realtime/ws_session.hpp"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -18,13 +15,13 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
-#include <list>
-#include <tuple>
+#include <optional>
 
 #include "auth/authenticate.hpp"
 #include "http/beast_io.hpp"
 #include "http/responses.hpp"
 #include "realtime/frames.hpp"
+#include "realtime/ws_socket.hpp"
 #include "util/random.hpp"
 
 namespace castera::realtime {
@@ -35,10 +32,6 @@ namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// Over the bare socket: the WebSocket keeps its own timeouts (see configure), and a tcp_stream
-// below it would add an idle timer pair and a larger pending read to every connection.
-using WebSocket = websocket::stream<asio::ip::tcp::socket>;
-
 // Close codes (see docs/PROTOCOL.md).
 constexpr std::uint16_t kCloseInvalidJson = 1007;   // compatible protocol: the frame is not JSON
 constexpr std::uint16_t kCloseUnsupported = 1003;   // compatible protocol: not {"message": "..."}
@@ -47,13 +40,11 @@ constexpr std::uint16_t kCloseServerError = 1011;   // the store failed under a 
 
 constexpr std::string_view kTypedProtocol = "castera.v2";
 
-// One accepted WebSocket: a reader (this coroutine's caller) and a writer coroutine that
-// drains a bounded queue, so that a slow reader never holds up the room. The writer runs only
-// while there is something to send: an idle connection, the common case by far, then holds no
-// writer frame and no timer.
+// One accepted WebSocket as its room sees it: frames for it are queued on its socket (bounded,
+// so that a slow reader is dropped rather than holding up the room) and leave from its loop.
 class Connection : public RoomMember, public std::enable_shared_from_this<Connection> {
 public:
-    Connection(WebSocket ws, const User& user, bool typed, const Config& config)
+    Connection(std::shared_ptr<WsSocket> ws, const User& user, bool typed, const Config& config)
         : RoomMember("p_" + random_token(12), user.id, user.email, typed),
           ws_(std::move(ws)),
           max_queue_(config.ws_max_queued_frames),
@@ -62,52 +53,43 @@ public:
           tokens_(config.ws_message_burst),
           refilled_(std::chrono::steady_clock::now()) {}
 
-    WebSocket& socket() { return ws_; }
+    WsSocket& socket() { return *ws_; }
 
     void deliver(Frame frame) override {
-        asio::post(ws_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
-            self->enqueue(std::move(frame));
+        asio::post(ws_->executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
+            self->enqueue(frame);
         });
     }
 
     void close_after_queue(std::uint16_t code, std::string reason) override {
-        asio::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
-            self->close(code, std::move(reason), true);
+        asio::post(ws_->executor(), [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+            self->close(code, reason, true);
         });
     }
 
     // Must run on the connection's loop.
-    void enqueue(Frame frame) {
-        if (closing_) return;
-        if (queue_.size() >= max_queue_) {
+    void enqueue(const Frame& frame) {
+        if (ws_->closing()) return;
+        if (ws_->queued() >= max_queue_) {
             close(kClosePolicy, "outbound queue overflow: reading too slowly", false);
             return;
         }
-        queue_.push_back(std::move(frame));
-        wake_writer();
+        ws_->send(frame);
     }
 
-    // Must run on the connection's loop. The writer sends the close after the queue when
-    // `drain`, at once otherwise.
-    void close(std::uint16_t code, std::string reason, bool drain) {
-        if (closing_) return;
-        closing_ = true;
-        close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
-        if (!drain) queue_.clear();
-        wake_writer();
-    }
+    // Must run on the connection's loop. The close frame follows the queue when `drain`, goes
+    // at once otherwise.
+    void close(std::uint16_t code, std::string_view reason, bool drain) { ws_->close(code, reason, drain); }
 
-    bool closing() const { return closing_; }
+    bool closing() const { return ws_->closing(); }
 
     // castera.v2 starts with the welcome, but the connection is in its room (and receives)
     // while the welcome is being put together, which may wait on the store or on Redis: what
     // arrives meanwhile is kept behind it. Must run on the connection's loop.
-    void hold_for_welcome() { held_ = true; }
+    void hold_for_welcome() { ws_->hold(); }
     void send_welcome(Frame welcome) {
-        if (closing_) return;
-        queue_.push_front(std::move(welcome));
-        held_ = false;
-        wake_writer();
+        ws_->send_first(std::move(welcome));
+        ws_->release();
     }
 
     // A token bucket: `rate` frames a second on average, `burst` at once.
@@ -120,47 +102,15 @@ public:
         return true;
     }
 
-    // No writer starts once the reader is done.
-    void stop() { stopped_ = true; }
+    // The session is over. A socket still open here lost its reader to an error of ours: it is
+    // closed as a server error rather than left to the idle timeout.
+    void end_session() {
+        if (!ws_->closing()) ws_->close(kCloseServerError, "internal error", false);
+    }
 
 private:
-    void wake_writer() {
-        if (writing_ || stopped_) return;
-        writing_ = true;
-        asio::co_spawn(ws_.get_executor(), write_queue(), asio::detached);
-    }
-
-    // Sends queued frames in order, then the close frame when one was requested. Several
-    // frames waiting (a burst in the room) are written corked, so that the kernel sends them in
-    // full segments rather than one small packet each, and the reader wakes once for them.
-    Task<void> write_queue() {
-        auto self = shared_from_this();
-        bool corked = false;
-        while (!queue_.empty() && (!held_ || closing_)) {
-            if (!corked && queue_.size() > 1) corked = set_cork(true);
-            Frame frame = queue_.front();
-            auto [ec, n] = co_await ws_.async_write(asio::buffer(*frame), use_tuple);
-            if (ec) co_return;  // leaves writing_ set: nothing more is sent on a failed socket
-            if (!queue_.empty()) queue_.pop_front();
-        }
-        if (corked) set_cork(false);
-        if (closing_ && ws_.is_open()) co_await ws_.async_close(close_reason_, use_tuple);
-        writing_ = false;
-    }
-
-    bool set_cork(bool on) {
-        int value = on ? 1 : 0;
-        return ::setsockopt(ws_.next_layer().native_handle(), IPPROTO_TCP, TCP_CORK, &value, sizeof value) == 0;
-    }
-
-    WebSocket ws_;
-    std::list<Frame> queue_;  // not a deque: that allocates ~600 bytes even while empty, i.e. idle
+    std::shared_ptr<WsSocket> ws_;
     std::size_t max_queue_;
-    bool closing_ = false;
-    bool stopped_ = false;
-    bool writing_ = false;  // a writer is running
-    bool held_ = false;  // frames wait for the welcome
-    websocket::close_reason close_reason_;
     double rate_;
     double burst_;
     double tokens_;
@@ -467,25 +417,11 @@ Task<void> handle_typed_frame(Session& s, std::string_view text) {
     }
 }
 
-// Reads frames until the connection ends. An idle connection always has a read pending, and
-// Beast sizes the buffer before a byte arrives: a message's first step is small, so that the
-// pending read holds little, the rest comes in larger steps, and a large message's buffer is
-// let go once handled.
+// Reads messages until the connection ends (the socket answers pings and closes itself).
 Task<void> read_loop(Session& s) {
-    constexpr std::size_t kFirstStep = 128;  // a ping, a short chat
-    constexpr std::size_t kNextSteps = 4096;
-    beast::flat_buffer buffer;
-    while (true) {
-        buffer.clear();
-        if (buffer.capacity() > kNextSteps) buffer.shrink_to_fit();
-        beast::error_code ec;
-        do {
-            std::size_t step = buffer.size() == 0 ? kFirstStep : kNextSteps;
-            std::tie(ec, std::ignore) = co_await s.conn.socket().async_read_some(buffer, step, use_tuple);
-        } while (!ec && !s.conn.socket().is_message_done());
-        if (ec) co_return;  // closed, too big (Beast sends 1009), timed out or reset
-        if (s.conn.closing()) continue;  // draining until the peer answers our close
-        if (!s.conn.socket().got_text()) {
+    WsSocket& ws = s.conn.socket();
+    while (auto message = co_await ws.read()) {
+        if (!message->text) {
             if (s.conn.typed) send_error(s, "invalid_frame", "binary frames are not supported");
             else s.conn.close(kCloseUnsupported, "binary frames are not supported", false);
             continue;
@@ -495,9 +431,8 @@ Task<void> read_loop(Session& s) {
             else s.conn.close(kClosePolicy, "message rate limit exceeded", false);
             continue;
         }
-        std::string_view text(static_cast<const char*>(buffer.data().data()), buffer.size());
-        if (s.conn.typed) co_await handle_typed_frame(s, text);
-        else co_await handle_compat_frame(s, text);
+        if (s.conn.typed) co_await handle_typed_frame(s, message->payload);
+        else co_await handle_compat_frame(s, message->payload);
     }
 }
 
@@ -515,16 +450,18 @@ bool wants_typed_protocol(const http::BeastRequest& req) {
     return false;
 }
 
-void configure(WebSocket& ws, const Config& config, bool typed) {
-    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
-    timeouts.idle_timeout = config.ws_idle_timeout;  // a ping at half of it, dropped at all of it
-    timeouts.keep_alive_pings = true;
-    ws.set_option(timeouts);
+// The upgrade's answer by Beast: 101 with our headers, or its refusal of a malformed
+// handshake. The socket is ours (WsSocket) afterwards: Beast's stream lives only for this.
+Task<std::optional<asio::ip::tcp::socket>> accept_upgrade(asio::ip::tcp::socket socket,
+                                                          const http::BeastRequest& req, bool typed) {
+    websocket::stream<asio::ip::tcp::socket> ws(std::move(socket));
     ws.set_option(websocket::stream_base::decorator([typed](websocket::response_type& res) {
         res.set(beast::http::field::server, "castera");
         if (typed) res.set(beast::http::field::sec_websocket_protocol, kTypedProtocol);
     }));
-    ws.read_message_max(config.ws_max_frame_bytes);
+    auto [ec] = co_await ws.async_accept(req, use_tuple);
+    if (ec) co_return std::nullopt;
+    co_return std::optional<asio::ip::tcp::socket>(std::move(ws.next_layer()));
 }
 
 Task<void> send_welcome(Session& s) {
@@ -553,14 +490,15 @@ Task<void> serve_websocket(beast::tcp_stream&& stream, http::BeastRequest&& req,
     }
     const Config& config = loop.app.config;
     bool typed = wants_typed_protocol(req);
-    WebSocket ws(stream.release_socket());
-    configure(ws, config, typed);
-    auto [ec] = co_await ws.async_accept(req, use_tuple);
-    if (ec) co_return;
+    auto socket = co_await accept_upgrade(stream.release_socket(), req, typed);
+    if (!socket) co_return;
     req = {};  // its header fields would otherwise stay for the whole session
 
     const User& user = *admission.user;
     const Meeting& meeting = *admission.meeting;
+    WsSocket::Options options{.max_message = config.ws_max_frame_bytes, .idle_timeout = config.ws_idle_timeout};
+    auto ws = std::make_shared<WsSocket>(std::move(*socket), loop.io.get_executor(), options);
+    ws->start();
     auto conn = std::make_shared<Connection>(std::move(ws), user, typed, config);
     ++loop.app.open_websockets;
     RoomHub& rooms = loop.app.rooms;
@@ -584,7 +522,7 @@ Task<void> serve_websocket(beast::tcp_stream&& stream, http::BeastRequest&& req,
         bus.left(meeting.id, *conn);
         bus.presence(meeting.id, "left", *conn);
     }
-    conn->stop();
+    conn->end_session();
     --loop.app.open_websockets;
 }
 

@@ -131,11 +131,10 @@ bool is_host_and_port(std::string_view authority) {
 
 }  // namespace
 
-bool is_valid_utf8(std::string_view text) {
+bool is_well_formed_utf8(std::string_view text) {
     std::size_t i = 0;
     while (i < text.size()) {
         unsigned char c = static_cast<unsigned char>(text[i]);
-        if (c == 0) return false;
         if (c < 0x80) {
             ++i;
             continue;
@@ -157,6 +156,10 @@ bool is_valid_utf8(std::string_view text) {
         i += extra + 1;
     }
     return true;
+}
+
+bool is_valid_utf8(std::string_view text) {
+    return text.find('\0') == std::string_view::npos && is_well_formed_utf8(text);
 }
 
 std::size_t utf8_length(std::string_view text) {

@@ -6,8 +6,11 @@
 
 namespace castera {
 
-// Well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF) and no NUL, which
-// neither SQLite text nor PostgreSQL can hold.
+// Well-formed UTF-8: no overlongs, no surrogates, nothing above U+10FFFF (what a WebSocket
+// text message must be).
+bool is_well_formed_utf8(std::string_view text);
+
+// Well-formed UTF-8 and no NUL, which neither SQLite text nor PostgreSQL can hold.
 bool is_valid_utf8(std::string_view text);
 
 // Length in code points, as Python's len() counts it (the input must be valid UTF-8).
