@@ -1,5 +1,7 @@
 #include "realtime/room_hub.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include <algorithm>
 
 namespace castera {
@@ -55,12 +57,37 @@ std::vector<std::shared_ptr<RoomMember>> RoomHub::members(Id meeting) {
     return out;
 }
 
+namespace {
+
+// The receivers of an event on one event loop.
+struct LoopShare {
+    RoomMember::Loop loop;
+    std::vector<std::shared_ptr<RoomMember>> members;
+};
+
+void deliver_share(const RoomEvent& event, const std::vector<std::shared_ptr<RoomMember>>& members) {
+    for (const auto& member : members) member->deliver_here(member->typed ? event.typed : event.compat);
+}
+
+}  // namespace
+
+// One handler per event loop rather than one per member: a loop gets a room's event in one
+// wake-up and hands it to its members in one turn, and the loops work in parallel, the
+// caller's own last.
 void RoomHub::broadcast(Id meeting, const RoomEvent& event, const RoomMember* except) {
+    std::vector<LoopShare> shares;
     for (auto& member : members(meeting)) {
-        if (member.get() == except) continue;
-        const Frame& frame = member->typed ? event.typed : event.compat;
-        if (frame) member->deliver(frame);
+        if (member.get() == except || !(member->typed ? event.typed : event.compat)) continue;
+        auto share = std::find_if(shares.begin(), shares.end(), [&](const LoopShare& s) { return s.loop == member->loop; });
+        if (share == shares.end()) share = shares.insert(shares.end(), LoopShare{member->loop, {}});
+        share->members.push_back(std::move(member));
     }
+    LoopShare* here = nullptr;
+    for (auto& share : shares) {
+        if (share.loop.running_in_this_thread()) here = &share;
+        else boost::asio::post(share.loop, [event, members = std::move(share.members)] { deliver_share(event, members); });
+    }
+    if (here) deliver_share(event, here->members);
 }
 
 bool RoomHub::send_to_peer(Id meeting, std::string_view peer_id, const Frame& frame) {

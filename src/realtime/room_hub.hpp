@@ -3,6 +3,8 @@
 // all receivers.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -33,11 +35,15 @@ struct PeerInfo {
 // A connection as the hub sees it.
 class RoomMember {
 public:
-    RoomMember(std::string peer_id, Id user_id, std::string email, bool typed)
-        : peer_id(std::move(peer_id)), user_id(user_id), email(std::move(email)), typed(typed) {}
+    using Loop = boost::asio::io_context::executor_type;
+
+    RoomMember(std::string peer_id, Id user_id, std::string email, bool typed, Loop loop)
+        : peer_id(std::move(peer_id)), user_id(user_id), email(std::move(email)), typed(typed), loop(loop) {}
     virtual ~RoomMember() = default;
     // Queues a frame for sending; callable from any thread.
     virtual void deliver(Frame frame) = 0;
+    // The same, on the member's loop only.
+    virtual void deliver_here(const Frame& frame) = 0;
     // Sends what is queued, then closes with `code`; callable from any thread.
     virtual void close_after_queue(std::uint16_t code, std::string reason) = 0;
 
@@ -45,6 +51,7 @@ public:
     const Id user_id;
     const std::string email;
     const bool typed;  // speaks castera.v2
+    const Loop loop;   // the event loop the connection lives on
 };
 
 class RoomHub {

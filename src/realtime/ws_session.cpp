@@ -45,7 +45,7 @@ constexpr std::string_view kTypedProtocol = "castera.v2";
 class Connection : public RoomMember, public std::enable_shared_from_this<Connection> {
 public:
     Connection(std::shared_ptr<WsSocket> ws, const User& user, bool typed, const Config& config)
-        : RoomMember("p_" + random_token(12), user.id, user.email, typed),
+        : RoomMember("p_" + random_token(12), user.id, user.email, typed, ws->executor()),
           ws_(std::move(ws)),
           max_queue_(config.ws_max_queued_frames),
           rate_(config.ws_messages_per_second),
@@ -55,14 +55,22 @@ public:
 
     WsSocket& socket() { return *ws_; }
 
+    // From the connection's own loop the frame is queued at once; from another loop it
+    // travels as a handler.
     void deliver(Frame frame) override {
-        asio::post(ws_->executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
-            self->enqueue(frame);
+        if (loop.running_in_this_thread()) {
+            enqueue(std::move(frame));
+            return;
+        }
+        asio::post(loop, [self = shared_from_this(), frame = std::move(frame)]() mutable {
+            self->enqueue(std::move(frame));
         });
     }
 
+    void deliver_here(const Frame& frame) override { enqueue(frame); }
+
     void close_after_queue(std::uint16_t code, std::string reason) override {
-        asio::post(ws_->executor(), [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+        asio::post(loop, [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
             self->close(code, reason, true);
         });
     }

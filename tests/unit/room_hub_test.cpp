@@ -1,0 +1,105 @@
+#include "realtime/room_hub.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+namespace castera {
+namespace {
+
+namespace asio = boost::asio;
+
+std::string peer_name(int n) {
+    std::string name = "p";
+    name += std::to_string(n);
+    return name;
+}
+
+// A member that notes on which thread each frame reached it.
+class RecordingMember final : public RoomMember {
+public:
+    RecordingMember(int n, bool typed, Loop loop) : RoomMember(peer_name(n), n, "m@example.com", typed, loop) {}
+    void deliver(Frame frame) override { asio::post(loop, [this, frame] { deliver_here(frame); }); }
+    void deliver_here(const Frame& frame) override {
+        std::lock_guard lock(mutex);
+        frames.push_back(*frame);
+        on_own_loop = on_own_loop && loop.running_in_this_thread();
+        ++count;
+    }
+    void close_after_queue(std::uint16_t, std::string) override {}
+
+    std::mutex mutex;
+    std::vector<std::string> frames;
+    bool on_own_loop = true;
+    std::atomic<int> count{0};
+};
+
+// Two event loops, each on its thread, as castera runs them.
+struct TwoLoops {
+    asio::io_context a, b;
+    asio::executor_work_guard<asio::io_context::executor_type> keep_a{a.get_executor()}, keep_b{b.get_executor()};
+    std::thread ta{[this] { a.run(); }}, tb{[this] { b.run(); }};
+    ~TwoLoops() {
+        keep_a.reset();
+        keep_b.reset();
+        ta.join();
+        tb.join();
+    }
+};
+
+void wait_for(const std::function<bool()>& done) {
+    for (int i = 0; i < 2000 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+TEST(RoomHub, AnEventReachesEveryMemberOnceOnItsOwnLoopInItsProtocol) {
+    TwoLoops loops;
+    RoomHub hub;
+    std::vector<std::shared_ptr<RecordingMember>> members;
+    for (int i = 0; i < 6; ++i) {
+        auto loop = i % 2 == 0 ? loops.a.get_executor() : loops.b.get_executor();
+        members.push_back(std::make_shared<RecordingMember>(i, i < 3, loop));
+        ASSERT_EQ(hub.join(1, members.back(), 100, 100), RoomHub::Admission::allowed);
+    }
+    RoomEvent event{std::make_shared<const std::string>("compat"), std::make_shared<const std::string>("typed")};
+    // From loop a (its members served in place), then from a thread of no loop.
+    std::promise<void> sent;
+    asio::post(loops.a, [&] {
+        hub.broadcast(1, event, members[0].get());
+        sent.set_value();
+    });
+    sent.get_future().wait();
+    hub.broadcast(1, event);
+    wait_for([&] {
+        for (auto& m : members)
+            if (m->count < (m == members[0] ? 1 : 2)) return false;
+        return true;
+    });
+    for (auto& m : members) {
+        std::lock_guard lock(m->mutex);
+        std::string expected = m->typed ? "typed" : "compat";
+        EXPECT_EQ(m->frames, std::vector<std::string>(m == members[0] ? 1 : 2, expected)) << m->peer_id;
+        EXPECT_TRUE(m->on_own_loop) << m->peer_id;
+    }
+}
+
+TEST(RoomHub, AnEventWithoutAFrameForAProtocolSkipsItsMembers) {
+    TwoLoops loops;
+    RoomHub hub;
+    auto compat = std::make_shared<RecordingMember>(1, false, loops.a.get_executor());
+    auto typed = std::make_shared<RecordingMember>(2, true, loops.b.get_executor());
+    hub.join(1, compat, 100, 100);
+    hub.join(1, typed, 100, 100);
+    hub.broadcast(1, RoomEvent{nullptr, std::make_shared<const std::string>("state")});
+    wait_for([&] { return typed->count == 1; });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(typed->count, 1);
+    EXPECT_EQ(compat->count, 0);
+}
+
+}  // namespace
+}  // namespace castera
