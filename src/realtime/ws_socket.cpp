@@ -85,12 +85,32 @@ void WsSocket::drop_queue() {
     out_.erase(out_.begin() + static_cast<std::ptrdiff_t>(keep), out_.end());
 }
 
-// Writes after the handler that queued the frame, and after the others that run before: all
-// the frames a burst queues for this socket meanwhile leave together.
+// The sockets of this thread's loop with frames to write, flushed by one handler posted after
+// the handlers that queue them: a room's event costs each loop one post rather than one per
+// receiver, and all the frames a burst queues for a socket meanwhile leave together. The
+// handler owns the list (a loop destroyed before running it releases the sockets with it);
+// the thread only points at the list still open.
+struct WsSocket::FlushBatch {
+    std::vector<std::shared_ptr<WsSocket>> sockets;
+    ~FlushBatch() {
+        if (open == this) open = nullptr;
+    }
+    static thread_local FlushBatch* open;
+};
+thread_local WsSocket::FlushBatch* WsSocket::FlushBatch::open = nullptr;
+
 void WsSocket::schedule_flush() {
     if (flush_posted_ || waiting_writable_ || !socket_.is_open()) return;
     flush_posted_ = true;
-    asio::post(executor_, [self = shared_from_this()] { self->flush(); });
+    if (!FlushBatch::open) {
+        auto batch = std::make_shared<FlushBatch>();
+        FlushBatch::open = batch.get();
+        asio::post(executor_, [batch] {
+            FlushBatch::open = nullptr;
+            for (auto& socket : batch->sockets) socket->flush();
+        });
+    }
+    FlushBatch::open->sockets.push_back(shared_from_this());
 }
 
 void WsSocket::flush() {

@@ -71,6 +71,8 @@ private:
         wire::Opcode opcode;
     };
 
+    struct FlushBatch;
+
     void push(Frame payload, wire::Opcode opcode);
     void queue_close(std::string payload, bool after_queue);
     void drop_queue();

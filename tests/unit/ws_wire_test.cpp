@@ -4,43 +4,14 @@
 
 #include <string>
 
+#include "ws_test_client.hpp"
+
 namespace castera::realtime::wire {
 namespace {
 
+using testing::encode;
+
 using Kind = Input::Kind;
-
-struct ClientFrame {
-    std::uint8_t opcode = 0x1;
-    std::string payload;
-    bool fin = true;
-    bool masked = true;
-    std::uint8_t rsv = 0;           // the three reserved bits, as they sit in the first byte
-    int length_bytes = 0;           // 0: the shortest form; 2 or 8 to force a longer one
-};
-
-// A frame as a browser sends it: masked with a fixed key.
-std::string encode(const ClientFrame& f) {
-    std::string out;
-    out.push_back(static_cast<char>((f.fin ? 0x80 : 0) | f.rsv | f.opcode));
-    std::uint8_t mask_bit = f.masked ? 0x80 : 0;
-    std::size_t n = f.payload.size();
-    int length_bytes = f.length_bytes ? f.length_bytes : n < 126 ? 0 : n <= 0xFFFF ? 2 : 8;
-    if (length_bytes == 0) {
-        out.push_back(static_cast<char>(mask_bit | n));
-    } else if (length_bytes == 2) {
-        out.push_back(static_cast<char>(mask_bit | 126));
-        out.push_back(static_cast<char>(n >> 8));
-        out.push_back(static_cast<char>(n));
-    } else {
-        out.push_back(static_cast<char>(mask_bit | 127));
-        for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>(std::uint64_t(n) >> (8 * i)));
-    }
-    const std::uint8_t key[4] = {0x12, 0x34, 0x56, 0x78};
-    if (f.masked) out.append(reinterpret_cast<const char*>(key), 4);
-    for (std::size_t i = 0; i < n; ++i)
-        out.push_back(static_cast<char>(f.payload[i] ^ (f.masked ? key[i % 4] : 0)));
-    return out;
-}
 
 // Every input the reader gives for `bytes`, as a client would deliver them all at once.
 struct Reading {
