@@ -504,7 +504,9 @@ Task<void> serve_websocket(beast::tcp_stream&& stream, http::BeastRequest&& req,
 
     const User& user = *admission.user;
     const Meeting& meeting = *admission.meeting;
-    WsSocket::Options options{.max_message = config.ws_max_frame_bytes, .idle_timeout = config.ws_idle_timeout};
+    WsSocket::Options options{.max_message = config.ws_max_frame_bytes,
+                              .idle_timeout = config.ws_idle_timeout,
+                              .max_queued = config.ws_max_queued_frames};
     auto ws = std::make_shared<WsSocket>(std::move(*socket), loop.io.get_executor(), options);
     ws->start();
     auto conn = std::make_shared<Connection>(std::move(ws), user, typed, config);

@@ -23,6 +23,8 @@ constexpr std::size_t kMaxGather = 64;
 // Received bytes are read in steps of this much at least.
 constexpr std::size_t kReadStep = 16 << 10;
 
+constexpr std::uint16_t kClosePolicy = 1008;
+
 Frame make_frame(std::string payload) { return std::make_shared<const std::string>(std::move(payload)); }
 
 std::size_t header_size(std::size_t payload_size) {
@@ -211,7 +213,9 @@ Task<std::optional<WsSocket::Message>> WsSocket::read() {
         inbox_start_ += used;
         switch (in.kind) {
         case Kind::ping:
-            if (!closing()) push(make_frame(std::string(in.payload)), Opcode::pong);
+            if (closing()) break;
+            if (queued() >= options_.max_queued) close(kClosePolicy, "outbound queue overflow: reading too slowly", false);
+            else push(make_frame(std::string(in.payload)), Opcode::pong);
             break;
         case Kind::close:
             on_close_received(in.close_code);
@@ -239,6 +243,9 @@ Task<bool> WsSocket::receive() {
         if (got > 0) {
             inbox_end_ += static_cast<std::size_t>(got);
             heard_from_peer_ = true;
+            // The other connections of the loop get their turn before these bytes are read as
+            // frames: a peer that never stops sending must not hold the loop.
+            co_await asio::post(executor_, asio::use_awaitable);
             co_return true;
         }
         if (got < 0 && errno == EINTR) continue;

@@ -30,6 +30,9 @@ public:
         std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(60);
         // How long a close frame waits for the peer's answer before the socket is shut.
         std::chrono::steady_clock::duration close_timeout = std::chrono::seconds(5);
+        // Pongs owed to a peer that does not read past this many queued frames: it is closed
+        // (1008) rather than let its pings grow the queue without end.
+        std::size_t max_queued = 256;
     };
 
     // Only through std::make_shared: its handlers keep it alive.

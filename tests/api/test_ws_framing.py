@@ -253,3 +253,94 @@ def test_a_huge_frame_is_refused_on_its_header(base_url, owner, users):
     # Announces 100 MB and sends none of it: refused at once, not after reading it.
     expect_refused_frame(base_url, owner, users["owner"],
                          client_frame(0x1, b"", length=100_000_000)[:14], 1009)
+
+
+def test_random_bytes_after_the_upgrade_never_hurt_the_server(base_url, owner, users):
+    # Frames with random header bits, lengths and payloads, cut at random places: each
+    # connection ends or goes on, and the server keeps serving everyone else.
+    import random
+    rng = random.Random(6455)
+    m = owner.create_meeting()
+    for _ in range(60):
+        raw = RawSocket(base_url, m["room_id"], users["owner"])
+        try:
+            data = b""
+            for _ in range(rng.randint(1, 6)):
+                payload = bytes(rng.getrandbits(8) for _ in range(rng.choice([0, 1, 2, 5, 125, 126, 300])))
+                frame = client_frame(rng.choice([0, 1, 2, 3, 8, 9, 10, 15]), payload,
+                                     fin=rng.random() < 0.7, masked=rng.random() < 0.9)
+                if rng.random() < 0.2:
+                    frame = bytes([frame[0] ^ (1 << rng.randint(4, 6))]) + frame[1:]
+                data += frame
+            cut = rng.randint(1, len(data))
+            raw.send(data[:cut])
+            if rng.random() < 0.5:
+                raw.eof_within(0.2)
+        except (ConnectionError, EOFError, OSError):
+            pass
+        finally:
+            raw.close()
+
+    async def still_serving():
+        ws = await ws_open(base_url, m["room_id"], **creds(users["owner"]))
+        try:
+            await ws_sync(ws, users["owner"].email)
+        finally:
+            await ws.close()
+    run(still_serving())
+
+
+def test_pings_from_a_client_that_never_reads_close_it_1008(base_url, owner, users):
+    # Each ping owes a pong; a client that never reads them is a slow reader like any other,
+    # not a way to grow the server's queue without end.
+    m = owner.create_meeting()
+    raw = RawSocket(base_url, m["room_id"], users["owner"])
+    try:
+        ping = client_frame(0x9, b"p" * 125)
+        raw.sock.settimeout(20)
+        try:
+            for _ in range(40):
+                raw.send(ping * 5000)  # 40 x 655 KB
+        except OSError:
+            pass  # the server may have closed already
+        raw.sock.settimeout(10)
+        assert raw.close_frame()[0] == 1008
+    finally:
+        raw.close()
+
+
+def test_a_client_that_never_stops_sending_does_not_hold_up_the_others(base_url, owner, users):
+    # Zero-length fragments cost the sender 6 bytes each and never make a message: a reader
+    # that took them without letting its loop go would starve every connection of that loop.
+    import threading
+    m = owner.create_meeting()
+    flood = RawSocket(base_url, m["room_id"], users["owner"])
+    stop = threading.Event()
+
+    def pour():
+        chunk = client_frame(0x1, b"", fin=False) + client_frame(0x0, b"", fin=False) * 20000
+        try:
+            while not stop.is_set():
+                flood.send(chunk)
+        except OSError:
+            pass
+
+    pourer = threading.Thread(target=pour)
+    pourer.start()
+    try:
+        async def others_chat():
+            # Two more connections: with two loops, one of them shares the flooder's.
+            socks = [await ws_open(base_url, m["room_id"], **creds(users["other"])) for _ in range(2)]
+            try:
+                for ws in socks:
+                    started = time.monotonic()
+                    await ws_sync(ws, users["other"].email)
+                    assert time.monotonic() - started < 2
+            finally:
+                for ws in socks:
+                    await ws.close()
+        run(others_chat())
+    finally:
+        stop.set()
+        flood.close()
+        pourer.join()

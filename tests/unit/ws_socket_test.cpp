@@ -1,6 +1,7 @@
 #include "realtime/ws_socket.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -36,6 +37,7 @@ struct Pair {
         timeval two_seconds{2, 0};
         ::setsockopt(client.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &two_seconds, sizeof two_seconds);
         reader = FrameReader(client.native_handle());
+        server_fd = server.native_handle();
         ws = std::make_shared<WsSocket>(std::move(server), io.get_executor(),
                                         WsSocket::Options{.max_message = 1 << 20});
     }
@@ -47,6 +49,7 @@ struct Pair {
     tcp::socket client;
     std::shared_ptr<WsSocket> ws;
     FrameReader reader{-1};
+    int server_fd = -1;
 };
 
 // The loop on a thread of its own, as castera runs it; `on_loop` runs a call there.
@@ -129,6 +132,27 @@ TEST(WsSocket, ACloseAfterTheQueueFollowsItAndEndsWithThePeersAnswer) {
     ASSERT_EQ(ended.wait_for(std::chrono::seconds(5)), std::future_status::ready);
     EXPECT_TRUE(ended.get());
     EXPECT_TRUE(pair.reader.at_end());  // the server closed TCP once both closes were sent
+}
+
+TEST(WsSocket, APeerThatAlwaysHasBytesWaitingLetsTheLoopServeOthers) {
+    asio::io_context io;
+    Pair pair(io);
+    // Zero-length fragments of a message that never ends: as much as the kernel takes.
+    std::string flood = encode({.opcode = 0x1, .fin = false});
+    std::string piece = encode({.opcode = 0x0, .fin = false});
+    while (flood.size() < (1 << 20)) flood += piece;
+    std::size_t written = 0;
+    while (written < flood.size()) {
+        ssize_t n = ::send(pair.client.native_handle(), flood.data() + written, flood.size() - written, MSG_DONTWAIT);
+        if (n <= 0) break;
+        written += static_cast<std::size_t>(n);
+    }
+    ASSERT_GT(written, 64u << 10);
+    asio::co_spawn(io, [&]() -> Task<void> { co_await pair.ws->read(); }, asio::detached);
+    int unread_when_others_ran = -1;
+    asio::post(io, [&] { ::ioctl(pair.server_fd, FIONREAD, &unread_when_others_ran); });
+    io.run_for(std::chrono::milliseconds(200));
+    EXPECT_GT(unread_when_others_ran, 0);  // the other handler ran before the reader took everything
 }
 
 TEST(WsSocket, ALoopDestroyedWithAWriteBatchPendingLetsTheSocketGo) {
