@@ -8,6 +8,8 @@ import socket
 import struct
 import time
 
+import pytest
+
 from castera_helpers import (
     basic_header, body, host_port, run, ws_open, ws_recv_chat, ws_sync,
 )
@@ -167,24 +169,16 @@ def test_a_ping_between_fragments_is_answered_and_the_message_kept(base_url, own
 # Closing
 
 
-def test_a_client_close_is_answered_with_its_code_then_the_server_closes_tcp(base_url, owner, users):
+@pytest.mark.parametrize("payload, answer", [
+    (struct.pack("!H", 4001) + b"leaving", 4001),  # answered with its code
+    (b"", None),                                   # without a code: answered without one
+])
+def test_a_client_close_is_answered_then_the_server_closes_tcp(base_url, owner, users, payload, answer):
     m = owner.create_meeting()
     raw = RawSocket(base_url, m["room_id"], users["owner"])
     try:
-        raw.send(client_frame(0x8, struct.pack("!H", 4001) + b"leaving"))
-        code, _ = raw.close_frame()
-        assert code == 4001
-        assert raw.eof_within(3)
-    finally:
-        raw.close()
-
-
-def test_a_close_without_a_code_is_answered_without_one(base_url, owner, users):
-    m = owner.create_meeting()
-    raw = RawSocket(base_url, m["room_id"], users["owner"])
-    try:
-        raw.send(client_frame(0x8))
-        assert raw.close_frame() == (None, "")
+        raw.send(client_frame(0x8, payload))
+        assert raw.close_frame() == (answer, "")
         assert raw.eof_within(3)
     finally:
         raw.close()
