@@ -1,6 +1,5 @@
 #include "realtime/ws_session.hpp"
 
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -88,8 +87,6 @@ public:
     // Must run on the connection's loop. The close frame follows the queue when `drain`, goes
     // at once otherwise.
     void close(std::uint16_t code, std::string_view reason, bool drain) { ws_->close(code, reason, drain); }
-
-    bool closing() const { return ws_->closing(); }
 
     // castera.v2 starts with the welcome, but the connection is in its room (and receives)
     // while the welcome is being put together, which may wait on the store or on Redis: what

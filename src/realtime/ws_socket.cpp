@@ -66,8 +66,6 @@ void WsSocket::close(std::uint16_t code, std::string_view reason, bool after_que
     queue_close(wire::close_payload(code, reason), after_queue);
 }
 
-void WsSocket::abort() { shut(); }
-
 void WsSocket::push(Frame payload, Opcode opcode) {
     out_.push_back({std::move(payload), opcode});
     schedule_flush();

@@ -61,8 +61,6 @@ public:
     // A close frame, after what is queued or at once (the queue dropped); no frame is sent after
     // it. The socket is shut when the peer answers, or after close_timeout.
     void close(std::uint16_t code, std::string_view reason, bool after_queue);
-    // Shuts the socket at once, without a close frame.
-    void abort();
 
     std::size_t queued() const { return out_.size() - head_; }
     // A close was sent, queued or received, or the socket is shut.
