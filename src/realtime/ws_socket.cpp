@@ -89,7 +89,8 @@ void WsSocket::drop_queue() {
 // the handlers that queue them: a room's event costs each loop one post rather than one per
 // receiver, and all the frames a burst queues for a socket meanwhile leave together. The
 // handler owns the list (a loop destroyed before running it releases the sockets with it);
-// the thread only points at the list still open.
+// the thread only points at the list still open. A thread_local serves as "this loop's"
+// because castera runs each event loop on one thread of its own (http/server.cpp).
 struct WsSocket::FlushBatch {
     std::vector<std::shared_ptr<WsSocket>> sockets;
     ~FlushBatch() {
