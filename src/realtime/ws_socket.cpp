@@ -27,10 +27,6 @@ constexpr std::uint16_t kClosePolicy = 1008;
 
 Frame make_frame(std::string payload) { return std::make_shared<const std::string>(std::move(payload)); }
 
-std::size_t header_size(std::size_t payload_size) {
-    return payload_size < 126 ? 2 : payload_size <= 0xFFFF ? 4 : 10;
-}
-
 bool would_block(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
 
 }  // namespace
@@ -159,7 +155,7 @@ void WsSocket::advance(std::size_t sent) {
     bool close_done = false;
     while (sent > 0 && head_ < out_.size()) {
         Outgoing& frame = out_[head_];
-        std::size_t left = header_size(frame.payload->size()) + frame.payload->size() - front_sent_;
+        std::size_t left = wire::header_size(frame.payload->size()) + frame.payload->size() - front_sent_;
         if (sent < left) {
             front_sent_ += sent;
             break;

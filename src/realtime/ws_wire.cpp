@@ -54,18 +54,16 @@ void unmask(char* payload, std::size_t size, const std::uint8_t key[4]) {
 Header encode_header(Opcode opcode, std::size_t payload_size) {
     Header h;
     h.bytes[0] = static_cast<std::uint8_t>(kFin | static_cast<std::uint8_t>(opcode));
-    if (payload_size < 126) {
+    h.size = header_size(payload_size);
+    if (h.size == 2) {
         h.bytes[1] = static_cast<std::uint8_t>(payload_size);
-        h.size = 2;
-    } else if (payload_size <= 0xFFFF) {
+    } else if (h.size == 4) {
         h.bytes[1] = 126;
         h.bytes[2] = static_cast<std::uint8_t>(payload_size >> 8);
         h.bytes[3] = static_cast<std::uint8_t>(payload_size);
-        h.size = 4;
     } else {
         h.bytes[1] = 127;
         for (int i = 0; i < 8; ++i) h.bytes[2 + i] = static_cast<std::uint8_t>(std::uint64_t(payload_size) >> (56 - 8 * i));
-        h.size = 10;
     }
     return h;
 }

@@ -36,6 +36,10 @@ struct Header {
     std::uint8_t size = 0;
 };
 Header encode_header(Opcode opcode, std::size_t payload_size);
+// The size of that header.
+inline std::uint8_t header_size(std::size_t payload_size) {
+    return payload_size < 126 ? 2 : payload_size <= 0xFFFF ? 4 : 10;
+}
 
 // A close frame's payload: the code, then the reason cut to fit (at a character boundary).
 std::string close_payload(std::uint16_t code, std::string_view reason);
