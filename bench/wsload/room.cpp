@@ -1,6 +1,7 @@
 // One room, many receivers, one sender: a burst for throughput, then a steady rate for
 // latency. Every chat carries its send time (steady clock, shared by the whole machine), so
-// a receiver knows each delivery's latency without asking anyone.
+// a receiver knows each delivery's latency without asking anyone: up to the frame's arrival
+// in its socket (the kernel's receive time) and up to the tool reading it.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -67,30 +68,49 @@ double percentile_ms(const std::vector<std::int64_t>& sorted, double q) {
     return static_cast<double>(sorted[i]) / 1e6;
 }
 
-// What one worker saw; only its own thread writes it while a run is on.
-struct alignas(64) Tally {
-    std::size_t burst_goal = 0;
-    std::size_t burst_seen = 0;
-    Clock::time_point burst_done{};
-    std::vector<std::pair<std::uint32_t, std::int64_t>> latencies;  // (message, ns)
+constexpr std::int64_t kUnknown = -1;
+
+// One delivery of the latency run: to the frame's arrival in the socket, and to its read.
+struct Delivery {
+    std::uint32_t message;
+    std::int64_t arrival_ns;  // kUnknown when the kernel gave no receive time
+    std::int64_t read_ns;
 };
 
-// Medians over messages of their earliest and latest delivery.
-void first_and_last(const std::vector<std::pair<std::uint32_t, std::int64_t>>& samples, std::size_t messages,
-                    LatencyResult& r) {
-    std::vector<std::int64_t> first(messages, INT64_MAX), last(messages, -1);
-    for (auto [seq, ns] : samples) {
-        if (seq >= messages) continue;
-        first[seq] = std::min(first[seq], ns);
-        last[seq] = std::max(last[seq], ns);
+// The spread of one of a delivery's latencies (arrival_ns or read_ns) over all deliveries.
+LatencySpread spread_of(const std::vector<Delivery>& deliveries, std::int64_t Delivery::*latency,
+                        std::size_t messages) {
+    LatencySpread r;
+    std::vector<std::int64_t> all, first(messages, INT64_MAX), last(messages, -1);
+    for (const Delivery& d : deliveries) {
+        std::int64_t ns = d.*latency;
+        if (ns == kUnknown) continue;
+        all.push_back(ns);
+        if (d.message >= messages) continue;
+        first[d.message] = std::min(first[d.message], ns);
+        last[d.message] = std::max(last[d.message], ns);
     }
+    std::sort(all.begin(), all.end());
+    r.p50_ms = percentile_ms(all, 0.50);
+    r.p99_ms = percentile_ms(all, 0.99);
+    r.p999_ms = percentile_ms(all, 0.999);
+    r.max_ms = all.empty() ? 0 : static_cast<double>(all.back()) / 1e6;
     std::erase(first, INT64_MAX);
     std::erase(last, -1);
     std::sort(first.begin(), first.end());
     std::sort(last.begin(), last.end());
     r.first_p50_ms = percentile_ms(first, 0.5);
     r.last_p50_ms = percentile_ms(last, 0.5);
+    return r;
 }
+
+// What one worker saw; only its own thread writes it while a run is on.
+struct alignas(64) Tally {
+    std::size_t burst_goal = 0;
+    std::size_t burst_seen = 0;
+    Clock::time_point burst_done{};
+    std::vector<Delivery> latencies;
+};
 
 class RoomRun final : public Listener {
 public:
@@ -147,20 +167,15 @@ public:
                               [&](std::exception_ptr) { sent.set_value(); });
         sent.get_future().wait();
         wait_for_latencies(r.expected, Clock::now() + kStragglerWait);
-        std::vector<std::pair<std::uint32_t, std::int64_t>> samples;
+        std::vector<Delivery> deliveries;
         on_each_worker([&](Worker&, Tally& t) {
-            samples.insert(samples.end(), t.latencies.begin(), t.latencies.end());
+            deliveries.insert(deliveries.end(), t.latencies.begin(), t.latencies.end());
         });
-        first_and_last(samples, count, r);
-        std::vector<std::int64_t> all;
-        all.reserve(samples.size());
-        for (auto [seq, ns] : samples) all.push_back(ns);
-        std::sort(all.begin(), all.end());
-        r.received = all.size();
-        r.p50_ms = percentile_ms(all, 0.50);
-        r.p99_ms = percentile_ms(all, 0.99);
-        r.p999_ms = percentile_ms(all, 0.999);
-        r.max_ms = all.empty() ? 0 : static_cast<double>(all.back()) / 1e6;
+        r.received = deliveries.size();
+        r.arrival_unknown = static_cast<std::size_t>(
+            std::count_if(deliveries.begin(), deliveries.end(), [](const Delivery& d) { return d.arrival_ns == kUnknown; }));
+        r.arrival = spread_of(deliveries, &Delivery::arrival_ns, count);
+        r.read = spread_of(deliveries, &Delivery::read_ns, count);
         r.dropped = opened_ - receivers_open();
         return r;
     }
@@ -190,7 +205,8 @@ private:
         if (&conn == conns_[0].get() || !parse_chat(payload, mark)) return;
         Tally& t = tallies_[conn.worker().index];
         if (mark.kind == 'l') {
-            t.latencies.emplace_back(mark.seq, now_ns() - mark.sent_ns);
+            std::int64_t arrival = conn.arrival_ns();
+            t.latencies.push_back({mark.seq, arrival ? arrival - mark.sent_ns : kUnknown, now_ns() - mark.sent_ns});
         } else if (mark.kind == 'b' && ++t.burst_seen == t.burst_goal) {
             t.burst_done = Clock::now();
             ++workers_done_;

@@ -74,15 +74,25 @@ struct BurstResult {
     double per_second() const { return seconds > 0 ? delivered / seconds : 0; }
 };
 
+// The latencies of every delivery, in milliseconds.
+struct LatencySpread {
+    double p50_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
+    // Medians over messages of their first and last delivery: the path through the server,
+    // and that plus the spread of one message over all receivers.
+    double first_p50_ms = 0, last_p50_ms = 0;
+};
+
 struct LatencyResult {
     std::size_t sent = 0;
     std::size_t expected = 0;
     std::size_t received = 0;
     std::size_t dropped = 0;
-    double p50_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
-    // Medians over messages of their first and last delivery: the path through the server,
-    // and that plus the spread of one message over all receivers.
-    double first_p50_ms = 0, last_p50_ms = 0;
+    // Up to the frame's arrival in the receiver's socket (the kernel's receive time): what
+    // castera took, whatever the tool does meanwhile.
+    LatencySpread arrival;
+    std::size_t arrival_unknown = 0;  // deliveries the kernel gave no receive time for
+    // Up to the tool reading the frame: adds the tool's own receive work, on the same cores.
+    LatencySpread read;
 };
 
 struct RoomResult {

@@ -11,6 +11,11 @@
 #include <boost/asio/write.hpp>
 
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace wsload {
 namespace {
@@ -53,6 +58,17 @@ int status_of(std::string_view head) {
     int status = 0;
     for (char c : head.substr(9, 3)) status = status * 10 + (c - '0');
     return status;
+}
+
+std::int64_t nanoseconds(const timespec& t) { return std::int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
+
+// The kernel stamps received segments with the wall clock; the chats carry the steady clock.
+// Both advance together over the microseconds between the stamp and now.
+std::int64_t steady_from_realtime(const timespec& stamp) {
+    timespec wall_now, steady_now;
+    ::clock_gettime(CLOCK_REALTIME, &wall_now);
+    ::clock_gettime(CLOCK_MONOTONIC, &steady_now);
+    return nanoseconds(steady_now) - (nanoseconds(wall_now) - nanoseconds(stamp));
 }
 
 asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
@@ -105,6 +121,10 @@ asio::awaitable<OpenResult> WsConn::connect_and_upgrade(const Target& target) {
     }
     if (!ec) std::tie(ec) = co_await socket_.async_connect(target.server, use_tuple);
     if (!ec) socket_.set_option(tcp::no_delay(true), ec);
+    if (!ec) {
+        int on = 1;  // receive times from the kernel: see arrival_ns()
+        ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+    }
     std::string request = upgrade_request(target);
     if (!ec) std::tie(ec, std::ignore) = co_await asio::async_write(socket_, asio::buffer(request), use_tuple);
     if (ec) co_return OpenResult::connect_failed;
@@ -138,13 +158,46 @@ void WsConn::on_readable() {
     auto& buffer = worker_.read_buffer;
     while (open_) {
         boost::system::error_code ec;
-        std::size_t n = socket_.read_some(asio::buffer(buffer), ec);
+        std::size_t n = receive(buffer, ec);
         if (ec == asio::error::would_block) break;
         if (ec) return fail();
         absorb(std::string_view(buffer.data(), n));
         if (n < buffer.size()) break;  // drained; waiting again re-arms the edge trigger
     }
     if (open_) arm_read();
+}
+
+// One recvmsg into the worker's buffer, with the kernel's receive time of the bytes when the
+// socket has SO_TIMESTAMPNS on (the time of the last segment read; one frame at a time in the
+// latency run).
+std::size_t WsConn::receive(std::array<char, 64 * 1024>& buffer, boost::system::error_code& ec) {
+    iovec iov{buffer.data(), buffer.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n;
+    do n = ::recvmsg(socket_.native_handle(), &msg, MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        ec = errno == EAGAIN || errno == EWOULDBLOCK ? asio::error::would_block
+                                                    : boost::system::error_code(errno, boost::system::system_category());
+        return 0;
+    }
+    if (n == 0) {
+        ec = asio::error::eof;
+        return 0;
+    }
+    arrival_ns_ = 0;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+        timespec received;
+        std::memcpy(&received, CMSG_DATA(c), sizeof received);
+        arrival_ns_ = steady_from_realtime(received);
+    }
+    return static_cast<std::size_t>(n);
 }
 
 void WsConn::absorb(std::string_view bytes) {

@@ -90,11 +90,16 @@ public:
     int http_status() const { return http_status_; }
     std::uint16_t close_code() const { return close_code_; }
     Worker& worker() { return worker_; }
+    // When the kernel received the bytes of the last read (steady clock, ns), or 0 when it did
+    // not say. Over loopback that is the moment the server's send returned: the delivery time
+    // as a client on another machine would see it, before the tool gets a core to read it.
+    std::int64_t arrival_ns() const { return arrival_ns_; }
 
 private:
     asio::awaitable<OpenResult> connect_and_upgrade(const Target& target);
     void arm_read();
     void on_readable();
+    std::size_t receive(std::array<char, 64 * 1024>& buffer, boost::system::error_code& ec);
     void absorb(std::string_view bytes);
     std::size_t parse_frames(std::string_view data);
     void on_frame(std::uint8_t opcode, std::string_view payload);
@@ -107,6 +112,7 @@ private:
     tcp::socket socket_;
     std::string carry_;   // the start of a frame whose end has not arrived yet
     std::string outbox_;  // bytes the socket would not take at once
+    std::int64_t arrival_ns_ = 0;
     std::uint16_t close_code_ = 0;
     std::int16_t http_status_ = 0;
     bool open_ = false;
