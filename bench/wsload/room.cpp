@@ -109,7 +109,7 @@ struct alignas(64) Tally {
     std::size_t burst_goal = 0;
     std::size_t burst_seen = 0;
     Clock::time_point burst_done{};
-    std::vector<Delivery> latencies;
+    std::vector<Delivery> deliveries;  // of the latency run
 };
 
 class RoomRun final : public Listener {
@@ -166,10 +166,10 @@ public:
         boost::asio::co_spawn(conns_[0]->worker().io, send_steadily(count),
                               [&](std::exception_ptr) { sent.set_value(); });
         sent.get_future().wait();
-        wait_for_latencies(r.expected, Clock::now() + kStragglerWait);
+        wait_for_deliveries(r.expected, Clock::now() + kStragglerWait);
         std::vector<Delivery> deliveries;
         on_each_worker([&](Worker&, Tally& t) {
-            deliveries.insert(deliveries.end(), t.latencies.begin(), t.latencies.end());
+            deliveries.insert(deliveries.end(), t.deliveries.begin(), t.deliveries.end());
         });
         r.received = deliveries.size();
         r.arrival_unknown = static_cast<std::size_t>(
@@ -206,7 +206,7 @@ private:
         Tally& t = tallies_[conn.worker().index];
         if (mark.kind == 'l') {
             std::int64_t arrival = conn.arrival_ns();
-            t.latencies.push_back({mark.seq, arrival ? arrival - mark.sent_ns : kUnknown, now_ns() - mark.sent_ns});
+            t.deliveries.push_back({mark.seq, arrival ? arrival - mark.sent_ns : kUnknown, now_ns() - mark.sent_ns});
         } else if (mark.kind == 'b' && ++t.burst_seen == t.burst_goal) {
             t.burst_done = Clock::now();
             ++workers_done_;
@@ -241,10 +241,10 @@ private:
         return last;
     }
 
-    void wait_for_latencies(std::size_t expected, Clock::time_point deadline) {
+    void wait_for_deliveries(std::size_t expected, Clock::time_point deadline) {
         while (Clock::now() < deadline) {
             std::size_t got = 0;
-            on_each_worker([&](Worker&, Tally& t) { got += t.latencies.size(); });
+            on_each_worker([&](Worker&, Tally& t) { got += t.deliveries.size(); });
             if (got >= expected) return;
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
