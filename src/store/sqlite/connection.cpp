@@ -19,6 +19,9 @@ void configure_library() {
     });
 }
 
+// How long a statement waits for another connection's lock before it fails.
+constexpr int kBusyTimeoutMs = 5000;
+
 }  // namespace
 
 void fail(sqlite3* db, int code, std::string_view what) {
@@ -66,6 +69,13 @@ void Statement::run() {
     }
 }
 
+int Statement::attempt() {
+    int rc;
+    while ((rc = sqlite3_step(stmt_)) == SQLITE_ROW) {
+    }
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 std::int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
 
 std::string Statement::column_text(int index) const { return std::string(column_view(index)); }
@@ -95,13 +105,30 @@ Connection::Connection(const std::string& path) {
     }
     sqlite3_extended_result_codes(db_, 1);
     // Another writer holds the lock for at most a few milliseconds; wait rather than fail.
-    sqlite3_busy_timeout(db_, 5000);
+    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
     try {
         execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
     } catch (...) {
         sqlite3_close(db_);
         throw;
     }
+}
+
+void Connection::take_over_checkpoints() {
+    // A WAL hook replaces the automatic checkpoint (sqlite3_wal_autocheckpoint is one).
+    sqlite3_wal_hook(
+        db_,
+        [](void* self, sqlite3*, const char*, int pages) {
+            static_cast<Connection*>(self)->wal_pages_ = pages;
+            return SQLITE_OK;
+        },
+        this);
+}
+
+void Connection::checkpoint() {
+    int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY) fail(db_, rc, "checkpoint");
+    wal_pages_ = 0;
 }
 
 Connection::~Connection() {
@@ -133,6 +160,15 @@ void Connection::execute(const char* sql) {
 
 Transaction::Transaction(Connection& connection) : connection_(connection) {
     connection_.prepare("BEGIN IMMEDIATE").run();
+}
+
+std::optional<Transaction> Transaction::try_begin(Connection& connection) {
+    sqlite3_busy_timeout(connection.db_, 0);
+    int rc = connection.prepare("BEGIN IMMEDIATE").attempt();
+    sqlite3_busy_timeout(connection.db_, kBusyTimeoutMs);
+    if ((rc & 0xff) == SQLITE_BUSY) return std::nullopt;
+    if (rc != SQLITE_OK) fail(connection.db_, rc, "begin");
+    return Transaction(connection, Begun{});
 }
 
 Transaction::~Transaction() {

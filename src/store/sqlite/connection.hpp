@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 namespace castera::sqlite {
 
@@ -35,6 +36,8 @@ public:
     bool step();
     // Runs a statement that returns no rows.
     void run();
+    // The same, answering SQLite's result code rather than throwing.
+    int attempt();
 
     std::int64_t column_int(int index) const;
     bool column_bool(int index) const { return column_int(index) != 0; }
@@ -65,9 +68,20 @@ public:
     std::int64_t last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
     int changes() const { return sqlite3_changes(db_); }
 
+    // Checkpoints become the owner's business: SQLite's automatic one runs inside whichever
+    // commit makes the log long enough, on whatever thread made it. wal_pages() then says how
+    // long the log has grown; checkpoint() copies it into the database, as the automatic one
+    // would (PASSIVE: it never waits for readers).
+    void take_over_checkpoints();
+    int wal_pages() const { return wal_pages_; }
+    void checkpoint();
+
 private:
+    friend class Transaction;
+
     sqlite3* db_ = nullptr;
     std::unordered_map<std::string, sqlite3_stmt*> cache_;
+    int wal_pages_ = 0;
 };
 
 // Runs a group of statements as one transaction (BEGIN IMMEDIATE, so that two writers never
@@ -75,12 +89,20 @@ private:
 class Transaction {
 public:
     explicit Transaction(Connection& connection);
+    // The same, unless another connection holds the database's write lock: then nothing, at
+    // once, rather than waiting for it.
+    static std::optional<Transaction> try_begin(Connection& connection);
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
     ~Transaction();
     void commit();
 
+    Transaction(Transaction&& other) noexcept : connection_(other.connection_), done_(std::exchange(other.done_, true)) {}
+
 private:
+    struct Begun {};
+    Transaction(Connection& connection, Begun) : connection_(connection) {}
+
     Connection& connection_;
     bool done_ = false;
 };

@@ -270,10 +270,13 @@ Task<bool> SqliteStore::update_user(const User& user) {
 }
 
 Task<bool> SqliteStore::delete_user(Id user) {
-    return writer_->run([user](Connection& db) {
-        db.prepare("DELETE FROM users_user WHERE id = ?1").bind(1, user).run();
-        return db.changes() > 0;
-    });
+    // On the writer thread: the cascade may delete a long history, too long for a loop.
+    return writer_->run(
+        [user](Connection& db) {
+            db.prepare("DELETE FROM users_user WHERE id = ?1").bind(1, user).run();
+            return db.changes() > 0;
+        },
+        Writer::Where::writer_thread);
 }
 
 Task<std::vector<User>> SqliteStore::list_users() {
@@ -511,10 +514,13 @@ Task<std::optional<Meeting>> SqliteStore::update_meeting(Id id, MeetingChanges c
 }
 
 Task<bool> SqliteStore::delete_meeting(Id id) {
-    return writer_->run([id](Connection& db) {
-        db.prepare("DELETE FROM meetings_meeting WHERE id = ?1").bind(1, id).run();
-        return db.changes() > 0;
-    });
+    // On the writer thread: the cascade may delete a long history, too long for a loop.
+    return writer_->run(
+        [id](Connection& db) {
+            db.prepare("DELETE FROM meetings_meeting WHERE id = ?1").bind(1, id).run();
+            return db.changes() > 0;
+        },
+        Writer::Where::writer_thread);
 }
 
 Task<OwnerTotals> SqliteStore::owner_totals(Id owner) {
@@ -571,15 +577,22 @@ Task<Message> SqliteStore::create_message(Id meeting, Id user, std::string conte
     });
 }
 
-// One writer job: the messages share the commit and, should one fail, are undone together.
+// One writer job: the messages share the commit and, should one fail, are undone together. A
+// burst's large group goes to the writer thread, so that its loop fans out what is already
+// stored meanwhile.
 Task<std::vector<Message>> SqliteStore::create_messages(Id meeting, Id user, std::vector<std::string> contents) {
-    return writer_->run([meeting, user, contents = std::move(contents)](Connection& db) mutable {
-        std::string email = email_of(db, user).value_or("");
-        std::vector<Message> stored;
-        stored.reserve(contents.size());
-        for (std::string& content : contents) stored.push_back(insert_message(db, meeting, user, std::move(content), email));
-        return stored;
-    });
+    constexpr std::size_t kMostRowsOnCaller = 8;
+    auto where = contents.size() <= kMostRowsOnCaller ? Writer::Where::caller_if_idle : Writer::Where::writer_thread;
+    return writer_->run(
+        [meeting, user, contents = std::move(contents)](Connection& db) mutable {
+            std::string email = email_of(db, user).value_or("");
+            std::vector<Message> stored;
+            stored.reserve(contents.size());
+            for (std::string& content : contents)
+                stored.push_back(insert_message(db, meeting, user, std::move(content), email));
+            return stored;
+        },
+        where);
 }
 
 Task<Page<Recording>> SqliteStore::list_recordings(Id meeting, std::optional<std::int64_t> limit,
