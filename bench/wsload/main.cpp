@@ -168,8 +168,15 @@ json::object hold_json(const HoldResult& h) {
 }
 
 json::object spread_json(const LatencySpread& s) {
-    return {{"p50_ms", s.p50_ms}, {"p99_ms", s.p99_ms}, {"p999_ms", s.p999_ms}, {"max_ms", s.max_ms},
-            {"first_delivery_p50_ms", s.first_p50_ms}, {"last_delivery_p50_ms", s.last_p50_ms}};
+    json::array per_message;
+    for (auto [first, last] : s.per_message_ms) per_message.push_back(json::array{first, last});
+    return {{"p50_ms", s.p50_ms},
+            {"p99_ms", s.p99_ms},
+            {"p999_ms", s.p999_ms},
+            {"max_ms", s.max_ms},
+            {"first_delivery_p50_ms", s.first_p50_ms},
+            {"last_delivery_p50_ms", s.last_p50_ms},
+            {"per_message_first_last_ms", std::move(per_message)}};
 }
 
 json::object room_json(const RoomResult& r) {

@@ -95,6 +95,9 @@ LatencySpread spread_of(const std::vector<Delivery>& deliveries, std::int64_t De
     r.p99_ms = percentile_ms(all, 0.99);
     r.p999_ms = percentile_ms(all, 0.999);
     r.max_ms = all.empty() ? 0 : static_cast<double>(all.back()) / 1e6;
+    for (std::size_t i = 0; i < messages; ++i)
+        r.per_message_ms.emplace_back(first[i] == INT64_MAX ? -1.0 : static_cast<double>(first[i]) / 1e6,
+                                      last[i] < 0 ? -1.0 : static_cast<double>(last[i]) / 1e6);
     std::erase(first, INT64_MAX);
     std::erase(last, -1);
     std::sort(first.begin(), first.end());

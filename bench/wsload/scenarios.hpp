@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace wsload {
@@ -80,6 +81,9 @@ struct LatencySpread {
     // Medians over messages of their first and last delivery: the path through the server,
     // and that plus the spread of one message over all receivers.
     double first_p50_ms = 0, last_p50_ms = 0;
+    // Each message's first and last delivery, in the order sent (-1 when none arrived): shows
+    // whether a tail is a few slow messages or the spread of every one.
+    std::vector<std::pair<double, double>> per_message_ms;
 };
 
 struct LatencyResult {
