@@ -12,6 +12,8 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <vector>
+#include <atomic>
 
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/writer.hpp"
@@ -100,6 +102,26 @@ TEST_F(SqliteWriterTest, ACallerNeverWaitsForAnotherProcesssWriteLock) {
     io.run();
     EXPECT_NE(ran_on.get(), std::this_thread::get_id());
     EXPECT_EQ(count_notes(), 1);
+}
+
+TEST_F(SqliteWriterTest, LoopsWritingAtOnceLoseNothing) {
+    // Four loops, each 500 writes: some find the writer idle and write themselves, the others
+    // queue for the thread meanwhile.
+    constexpr int kLoops = 4, kWrites = 500;
+    std::vector<std::thread> loops;
+    std::atomic<int> on_caller{0}, on_thread{0};
+    for (int l = 0; l < kLoops; ++l)
+        loops.emplace_back([&, l] {
+            for (int i = 0; i < kWrites; ++i) {
+                auto ran_on = insert("loop " + std::to_string(l) + " write " + std::to_string(i),
+                                     i % 7 == 0 ? Where::writer_thread : Where::caller_if_idle);
+                ++(ran_on == std::this_thread::get_id() ? on_caller : on_thread);
+            }
+        });
+    for (auto& loop : loops) loop.join();
+    EXPECT_EQ(count_notes(), kLoops * kWrites);
+    EXPECT_GT(on_caller.load(), 0);
+    EXPECT_GT(on_thread.load(), 0);
 }
 
 TEST_F(SqliteWriterTest, CheckpointsKeepTheLogShortWhenWritesRunOnTheirCallers) {
