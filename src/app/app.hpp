@@ -29,11 +29,10 @@ struct App {
     RoomHub rooms;
     // Carries room events to the other instances (after `rooms`, which it delivers to).
     std::unique_ptr<RoomBus> bus = make_room_bus(config, rooms);
-    // Work that blocks for milliseconds or more runs here, never on an event loop: PBKDF2
-    // (hundreds of milliseconds), giving freed memory back to the system.
-    boost::asio::thread_pool blocking_work{2};
-    // Clerk's verification keys (after `blocking_work`, whose threads refresh them).
-    ClerkKeys clerk{config.clerk, blocking_work};
+    // PBKDF2 takes hundreds of milliseconds: it runs here, never on an event loop.
+    boost::asio::thread_pool hashing{2};
+    // Clerk's verification keys (after `hashing`, whose threads refresh them).
+    ClerkKeys clerk{config.clerk, hashing};
     LoginThrottle login_throttle{config.login_failures_per_account, config.login_failures_per_address,
                                  config.login_failure_window};
     RequestRateLimiter request_limiter{config.user_requests_per_minute};

@@ -3,7 +3,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -14,9 +13,7 @@
 
 #include <malloc.h>
 
-#include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <iostream>
 #include <thread>
 
@@ -175,37 +172,6 @@ Task<void> stop_on_signal(asio::signal_set& signals, tcp::acceptor& acceptor, Ap
 // a third of the listing's throughput. 8 MiB of slack per heap costs nothing at idle.
 void keep_freed_memory_for_reuse() { mallopt(M_TRIM_THRESHOLD, 8 << 20); }
 
-// WebSocket connections that must have gone since the last give-back before the next one:
-// about 9 MiB at ~9 KiB each, beyond the slack kept above.
-constexpr long kClosedBeforeGivingBack = 1000;
-
-// glibc gives memory freed inside its heaps back to the system only on malloc_trim, so after
-// a mass disconnect (a large meeting ending, clients moved to another instance) castera
-// would keep the RSS of its peak. Those pages also cost on a VM whose host samples the
-// guest's memory (the benchmark machine's does every 500 ms, holding castera's vCPU while it
-// works on castera's pages): after 10,000 connections came and went, one chat in twelve came
-// 2-3 ms late; with the memory given back, none to two in a hundred. So once the count of
-// open connections has settled (a second without change) at least kClosedBeforeGivingBack
-// below its high mark, the freed memory goes back, on a pool thread: it took 43 ms after
-// 10,000 connections.
-Task<void> give_back_memory_after_disconnects(App& app) {
-    asio::steady_timer tick{co_await asio::this_coro::executor};
-    long high = app.open_websockets, last = high;
-    for (;;) {
-        tick.expires_after(std::chrono::seconds(1));
-        auto [ec] = co_await tick.async_wait(use_tuple);
-        if (ec) co_return;
-        long open = app.open_websockets;
-        bool settled = open == last;
-        last = open;
-        high = std::max(high, open);
-        if (settled && high - open >= kClosedBeforeGivingBack) {
-            asio::post(app.blocking_work, [] { malloc_trim(0); });
-            high = open;
-        }
-    }
-}
-
 }  // namespace
 
 void serve(App& app, const std::function<void(unsigned short)>& on_listening) {
@@ -225,7 +191,6 @@ void serve(App& app, const std::function<void(unsigned short)>& on_listening) {
     asio::signal_set signals{main_io, SIGINT, SIGTERM};
     asio::co_spawn(main_io, accept_loop(acceptor, loops), asio::detached);
     asio::co_spawn(main_io, stop_on_signal(signals, acceptor, app, loops), asio::detached);
-    asio::co_spawn(main_io, give_back_memory_after_disconnects(app), asio::detached);
 
     std::vector<std::thread> workers;
     for (unsigned i = 1; i < threads; ++i) {
