@@ -163,8 +163,10 @@ Transaction::Transaction(Connection& connection) : connection_(connection) {
 }
 
 std::optional<Transaction> Transaction::try_begin(Connection& connection) {
+    Statement begin = connection.prepare("BEGIN IMMEDIATE");
+    // Nothing between these two throws: the connection never keeps the zero timeout.
     sqlite3_busy_timeout(connection.db_, 0);
-    int rc = connection.prepare("BEGIN IMMEDIATE").attempt();
+    int rc = begin.attempt();
     sqlite3_busy_timeout(connection.db_, kBusyTimeoutMs);
     if ((rc & 0xff) == SQLITE_BUSY) return std::nullopt;
     if (rc != SQLITE_OK) fail(connection.db_, rc, "begin");
