@@ -46,7 +46,9 @@ void Writer::submit(std::unique_ptr<JobBase> job, Where where) {
 
 bool Writer::claim_if_idle() {
     std::lock_guard lock(mutex_);
-    if (in_use_ || !queue_.empty() || stopping_) return false;
+    // A checkpoint due makes the writer busy: callers writing back to back would otherwise
+    // take the connection again before the thread wakes, and the log would grow without end.
+    if (in_use_ || checkpoint_due_ || !queue_.empty() || stopping_) return false;
     in_use_ = true;
     return true;
 }

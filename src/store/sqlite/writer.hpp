@@ -74,7 +74,8 @@ private:
     struct TypedJob;
 
     void submit(std::unique_ptr<JobBase> job, Where where);
-    // Takes the connection when nobody uses it and no write waits for the thread.
+    // Takes the connection when nobody uses it and nothing (a write, a checkpoint) waits for
+    // the thread.
     bool claim_if_idle();
     // Gives the connection back after a write on the caller's thread.
     void release_from_caller();
