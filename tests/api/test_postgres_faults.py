@@ -7,6 +7,7 @@ starts a server of its own on the suite's database, so the shared one is not dis
 
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -34,11 +35,14 @@ def own_server(server):
     """A castera serve of this test's own, on the suite's PostgreSQL database."""
     if not server.can_cli or not server.env:
         pytest.skip("needs to start castera itself")
-    log_path = os.path.join(tempfile.mkdtemp(prefix="castera-pg-faults-"), "server.log")
-    proc, base_url = start_server(server.bin, server.env, log_path)
-    yield proc, base_url
-    code = stop_server(proc)
-    assert code is not None, "castera serve did not exit within 10 s of SIGTERM"
+    log_dir = tempfile.mkdtemp(prefix="castera-pg-faults-")
+    try:
+        proc, base_url = start_server(server.bin, server.env, os.path.join(log_dir, "server.log"))
+        yield proc, base_url
+        code = stop_server(proc)
+        assert code is not None, "castera serve did not exit within 10 s of SIGTERM"
+    finally:
+        shutil.rmtree(log_dir, ignore_errors=True)
 
 
 @pytest.fixture
