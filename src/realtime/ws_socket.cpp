@@ -246,6 +246,7 @@ Task<bool> WsSocket::receive() {
         if (got < 0 && errno == EINTR) continue;
         if (got == 0 || !would_block(errno)) {
             shut();  // gone without a close frame, or reset
+            release_inbox();  // what it holds can never become a whole frame now
             co_return false;
         }
         release_idle_inbox();
@@ -272,7 +273,10 @@ void WsSocket::make_room() {
 }
 
 void WsSocket::release_idle_inbox() {
-    if (inbox_start_ != inbox_end_) return;
+    if (inbox_start_ == inbox_end_) release_inbox();
+}
+
+void WsSocket::release_inbox() {
     inbox_.reset();
     inbox_capacity_ = inbox_start_ = inbox_end_ = 0;
 }

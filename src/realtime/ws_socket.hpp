@@ -87,6 +87,7 @@ private:
     Task<bool> receive();
     void make_room();
     void release_idle_inbox();
+    void release_inbox();
     void on_close_received(std::uint16_t code);
     void on_protocol_failure(std::uint16_t code);
 
