@@ -12,6 +12,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <iostream>
@@ -172,10 +173,26 @@ Task<void> stop_on_signal(asio::signal_set& signals, tcp::acceptor& acceptor, Ap
 // a third of the listing's throughput. 8 MiB of slack per heap costs nothing at idle.
 void keep_freed_memory_for_reuse() { mallopt(M_TRIM_THRESHOLD, 8 << 20); }
 
+// Every connection is a descriptor. Shells and service managers start programs with a soft
+// limit of 1,024 (kept low for programs that use select()); castera uses epoll, so it takes
+// the hard limit, as nginx's worker_rlimit_nofile would, instead of leaving connections
+// waiting in the listen queue beyond the thousandth.
+void raise_descriptor_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+    rlim_t wanted = limit.rlim_max;
+    if (wanted == RLIM_INFINITY) wanted = 1 << 20;  // the kernel's usual ceiling (fs.nr_open)
+    for (; wanted > limit.rlim_cur; wanted /= 2) {
+        rlimit raised{wanted, limit.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) return;
+    }
+}
+
 }  // namespace
 
 void serve(App& app, const std::function<void(unsigned short)>& on_listening) {
     keep_freed_memory_for_reuse();
+    raise_descriptor_limit();
     unsigned threads = app.config.threads ? app.config.threads : std::max(1u, std::thread::hardware_concurrency());
     std::vector<std::unique_ptr<asio::io_context>> contexts;
     std::vector<std::unique_ptr<Loop>> loops;
