@@ -11,7 +11,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#ifndef CASTERA_JEMALLOC
 #include <malloc.h>
+#endif
 #include <sys/resource.h>
 
 #include <atomic>
@@ -171,7 +173,12 @@ Task<void> stop_on_signal(asio::signal_set& signals, tcp::acceptor& acceptor, Ap
 // A server's heaps breathe by more than that from one burst of requests to the next (64
 // listings of 16 KB in flight), so each burst paid page faults to get the memory back: up to
 // a third of the listing's throughput. 8 MiB of slack per heap costs nothing at idle.
-void keep_freed_memory_for_reuse() { mallopt(M_TRIM_THRESHOLD, 8 << 20); }
+// (jemalloc, castera's usual allocator, keeps freed pages for seconds on its own.)
+void keep_freed_memory_for_reuse() {
+#ifndef CASTERA_JEMALLOC
+    mallopt(M_TRIM_THRESHOLD, 8 << 20);
+#endif
+}
 
 // Every connection is a descriptor. Shells and service managers start programs with a soft
 // limit of 1,024 (kept low for programs that use select()); castera uses epoll, so it takes

@@ -1,5 +1,6 @@
 """A server that holds many WebSocket connections at once: it takes the descriptors it is
-allowed (a shell's soft limit of 1,024 would stop it at about a thousand connections)."""
+allowed (a shell's soft limit of 1,024 would stop it at about a thousand connections), and it
+gives the memory of connections back to the system once they are gone."""
 
 import os
 import resource
@@ -106,6 +107,29 @@ def test_castera_takes_the_hard_descriptor_limit(crowded):
         line = next(l for l in f if l.startswith("Max open files"))
     soft, hard = line.split()[3:5]
     assert soft == hard, line
+
+
+# Before any other test opens connections on this server: "before" is a fresh server's RSS.
+def test_the_memory_of_closed_connections_is_given_back(crowded):
+    before = server_rss_kib(crowded.proc)
+    sockets = open_idle_connections(crowded, CONNECTIONS)
+    time.sleep(0.5)
+    held = server_rss_kib(crowded.proc)
+    close_all(sockets)
+    assert held - before > 4 * CONNECTIONS, f"RSS {before} -> {held} KiB: connections cost nothing?"
+    # Within seconds (the allocator returns what stayed free for a while), not only when the
+    # process ends.
+    enough = before + (held - before) // 3
+    deadline = time.monotonic() + 45
+    rss = held
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        rss = server_rss_kib(crowded.proc)
+        if rss <= enough:
+            break
+    assert rss <= enough, f"RSS {before} KiB before, {held} with {CONNECTIONS} connections, {rss} 45 s after"
+    assert crowded.proc.poll() is None
+    assert Client(crowded.base_url).get("/healthz").status_code == 200
 
 
 def test_more_connections_than_the_shell_limit_are_held(crowded):
