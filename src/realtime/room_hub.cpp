@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <optional>
 
 namespace castera {
 
@@ -24,7 +25,7 @@ RoomHub::Admission RoomHub::join(Id meeting, const std::shared_ptr<RoomMember>& 
     std::lock_guard lock(mutex_);
     Admission verdict = fits(meeting, member->user_id, max_per_room, max_per_user);
     if (verdict != Admission::allowed) return verdict;
-    rooms_[meeting].push_back(member);
+    rooms_[meeting].push_back(Entry{member, member.get(), member->typed, member->loop});
     ++per_user_[member->user_id];
     return verdict;
 }
@@ -33,12 +34,13 @@ void RoomHub::leave(Id meeting, const RoomMember* member) {
     std::lock_guard lock(mutex_);
     auto it = rooms_.find(meeting);
     if (it == rooms_.end()) return;
-    auto before = it->second.size();
-    std::erase_if(it->second, [&](const std::weak_ptr<RoomMember>& weak) {
-        auto strong = weak.lock();
-        return !strong || strong.get() == member;
+    bool was_there = false;
+    std::erase_if(it->second, [&](const Entry& entry) {
+        if (entry.raw != member) return entry.member.expired();
+        was_there = true;
+        return true;
     });
-    if (it->second.size() != before) {
+    if (was_there) {
         if (auto count = per_user_.find(member->user_id); count != per_user_.end() && --count->second <= 0)
             per_user_.erase(count);
     }
@@ -52,42 +54,68 @@ std::vector<std::shared_ptr<RoomMember>> RoomHub::members(Id meeting) {
     auto it = rooms_.find(meeting);
     if (it == rooms_.end()) return out;
     out.reserve(it->second.size());
-    for (auto& weak : it->second)
-        if (auto strong = weak.lock()) out.push_back(std::move(strong));
+    for (auto& entry : it->second)
+        if (auto strong = entry.member.lock()) out.push_back(std::move(strong));
     return out;
 }
 
 namespace {
 
-// The receivers of an event on one event loop.
-struct LoopShare {
-    RoomMember::Loop loop;
-    std::vector<std::shared_ptr<RoomMember>> members;
-};
+const Frame& frame_for(const RoomEvent& event, bool typed) { return typed ? event.typed : event.compat; }
 
-void deliver_share(const RoomEvent& event, const std::vector<std::shared_ptr<RoomMember>>& members) {
-    for (const auto& member : members) member->deliver_here(member->typed ? event.typed : event.compat);
+bool same_member(const std::weak_ptr<RoomMember>& a, const std::weak_ptr<RoomMember>& b) {
+    return !a.owner_before(b) && !b.owner_before(a);
 }
 
 }  // namespace
 
-// One handler per event loop rather than one per member: a loop gets a room's event in one
-// wake-up and hands it to its members in one turn, and the loops work in parallel, the
-// caller's own last.
+// One handler per event loop with members to reach rather than one per member: a loop gets a
+// room's event in one wake-up and hands it to its members in one turn, and the loops work in
+// parallel. The caller's own loop takes its members in the same pass under the lock and
+// serves them last; the others take theirs when they run the event, after this caller has
+// let go of the lock, so that the loops do not queue for it just as they start.
 void RoomHub::broadcast(Id meeting, const RoomEvent& event, const RoomMember* except) {
-    std::vector<LoopShare> shares;
-    for (auto& member : members(meeting)) {
-        if (member.get() == except || !(member->typed ? event.typed : event.compat)) continue;
-        auto share = std::find_if(shares.begin(), shares.end(), [&](const LoopShare& s) { return s.loop == member->loop; });
-        if (share == shares.end()) share = shares.insert(shares.end(), LoopShare{member->loop, {}});
-        share->members.push_back(std::move(member));
+    std::weak_ptr<RoomMember> excepted;
+    std::vector<RoomMember::Loop> other_loops;
+    std::vector<std::shared_ptr<RoomMember>> here;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = rooms_.find(meeting);
+        if (it == rooms_.end()) return;
+        for (const Entry& entry : it->second) {
+            if (entry.raw == except) {
+                excepted = entry.member;
+            } else if (!frame_for(event, entry.typed)) {
+                continue;
+            } else if (entry.loop.running_in_this_thread()) {
+                if (auto member = entry.member.lock()) here.push_back(std::move(member));
+            } else if (std::find(other_loops.begin(), other_loops.end(), entry.loop) == other_loops.end()) {
+                other_loops.push_back(entry.loop);
+            }
+        }
     }
-    LoopShare* here = nullptr;
-    for (auto& share : shares) {
-        if (share.loop.running_in_this_thread()) here = &share;
-        else boost::asio::post(share.loop, [event, members = std::move(share.members)] { deliver_share(event, members); });
+    for (const auto& loop : other_loops)
+        boost::asio::post(loop, [this, meeting, event, excepted, loop] {
+            deliver_on_this_loop(meeting, event, excepted, loop);
+        });
+    for (const auto& member : here) member->deliver_here(frame_for(event, member->typed));
+}
+
+// The room's members on `loop` (the calling thread's), taken now, then served without the lock.
+void RoomHub::deliver_on_this_loop(Id meeting, const RoomEvent& event, const std::weak_ptr<RoomMember>& except,
+                                   RoomMember::Loop loop) {
+    std::vector<std::shared_ptr<RoomMember>> receivers;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = rooms_.find(meeting);
+        if (it == rooms_.end()) return;
+        receivers.reserve(it->second.size());
+        for (const Entry& entry : it->second) {
+            if (entry.loop != loop || !frame_for(event, entry.typed) || same_member(entry.member, except)) continue;
+            if (auto member = entry.member.lock()) receivers.push_back(std::move(member));
+        }
     }
-    if (here) deliver_share(event, here->members);
+    for (const auto& member : receivers) member->deliver_here(frame_for(event, member->typed));
 }
 
 bool RoomHub::send_to_peer(Id meeting, std::string_view peer_id, const Frame& frame) {
@@ -107,9 +135,9 @@ void RoomHub::close_all(std::uint16_t code, const std::string& reason) {
     std::vector<std::shared_ptr<RoomMember>> everyone;
     {
         std::lock_guard lock(mutex_);
-        for (auto& [meeting, members] : rooms_)
-            for (auto& weak : members)
-                if (auto strong = weak.lock()) everyone.push_back(std::move(strong));
+        for (auto& [meeting, entries] : rooms_)
+            for (auto& entry : entries)
+                if (auto strong = entry.member.lock()) everyone.push_back(std::move(strong));
     }
     for (auto& member : everyone) member->close_after_queue(code, reason);
 }

@@ -64,7 +64,9 @@ public:
     Admission join(Id meeting, const std::shared_ptr<RoomMember>& member, int max_per_room, int max_per_user);
     void leave(Id meeting, const RoomMember* member);
 
-    // Sends the event to every member of the room but `except`, each in its protocol.
+    // Sends the event to every member of the room but `except`, each in its protocol, on its
+    // own loop. A loop takes its members when it runs the event: one that left meanwhile
+    // gets nothing more, and a busy loop's backlog holds events, not copies of the room.
     void broadcast(Id meeting, const RoomEvent& event, const RoomMember* except = nullptr);
     // Sends a frame to one peer of the room; false when it is not there.
     bool send_to_peer(Id meeting, std::string_view peer_id, const Frame& frame);
@@ -77,10 +79,20 @@ public:
     std::size_t room_count();
 
 private:
+    // A member as the room lists it: what delivery needs to know without locking it.
+    struct Entry {
+        std::weak_ptr<RoomMember> member;
+        const RoomMember* raw;  // identity, never dereferenced
+        bool typed;
+        RoomMember::Loop loop;
+    };
+
     Admission fits(Id meeting, Id user, int max_per_room, int max_per_user);
+    void deliver_on_this_loop(Id meeting, const RoomEvent& event, const std::weak_ptr<RoomMember>& except,
+                              RoomMember::Loop loop);
 
     std::mutex mutex_;
-    std::unordered_map<Id, std::vector<std::weak_ptr<RoomMember>>> rooms_;
+    std::unordered_map<Id, std::vector<Entry>> rooms_;
     std::unordered_map<Id, int> per_user_;
 };
 

@@ -101,5 +101,38 @@ TEST(RoomHub, AnEventWithoutAFrameForAProtocolSkipsItsMembers) {
     EXPECT_EQ(compat->count, 0);
 }
 
+// A connection that left (closing, or gone) must not be sent what its loop had not yet
+// handed out, and a busy loop's backlog must not hold a copy of the room per event.
+TEST(RoomHub, AMemberThatLeftBeforeItsLoopRanAnEventGetsNothing) {
+    TwoLoops loops;
+    RoomHub hub;
+    auto staying = std::make_shared<RecordingMember>(1, false, loops.b.get_executor());
+    auto leaving = std::make_shared<RecordingMember>(2, false, loops.b.get_executor());
+    hub.join(1, staying, 100, 100);
+    hub.join(1, leaving, 100, 100);
+    std::promise<void> release;
+    asio::post(loops.b, [gate = release.get_future().share()] { gate.wait(); });  // loop b busy
+    hub.broadcast(1, RoomEvent{std::make_shared<const std::string>("chat"), nullptr});
+    hub.leave(1, leaving.get());
+    release.set_value();
+    wait_for([&] { return staying->count == 1; });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(staying->count, 1);
+    EXPECT_EQ(leaving->count, 0);
+}
+
+TEST(RoomHub, LeavingARoomOneIsNotInCountsNothingForItsUser) {
+    TwoLoops loops;
+    RoomHub hub;
+    auto first = std::make_shared<RecordingMember>(7, false, loops.a.get_executor());
+    auto second = std::make_shared<RecordingMember>(7, false, loops.a.get_executor());
+    auto stranger = std::make_shared<RecordingMember>(7, false, loops.a.get_executor());
+    hub.join(1, first, 100, 2);
+    hub.join(1, second, 100, 2);
+    second.reset();  // gone without leaving: its entry has expired
+    hub.leave(1, stranger.get());
+    EXPECT_EQ(hub.check(1, 7, 100, 2), RoomHub::Admission::too_many_for_user);
+}
+
 }  // namespace
 }  // namespace castera
