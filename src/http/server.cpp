@@ -173,7 +173,7 @@ Task<void> stop_on_signal(asio::signal_set& signals, tcp::acceptor& acceptor, Ap
 // A server's heaps breathe by more than that from one burst of requests to the next (64
 // listings of 16 KB in flight), so each burst paid page faults to get the memory back: up to
 // a third of the listing's throughput. 8 MiB of slack per heap costs nothing at idle.
-// (jemalloc, castera's usual allocator, keeps freed pages for seconds on its own.)
+// (jemalloc, castera's usual allocator, keeps freed pages about a second, longer than a burst.)
 void keep_freed_memory_for_reuse() {
 #ifndef CASTERA_JEMALLOC
     mallopt(M_TRIM_THRESHOLD, 8 << 20);
