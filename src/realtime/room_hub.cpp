@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "util/cpu.hpp"
+
 namespace castera {
 
 RoomHub::Admission RoomHub::fits(Id meeting, Id user, int max_per_room, int max_per_user) {
@@ -73,28 +75,37 @@ bool same_member(const std::weak_ptr<RoomMember>& a, const std::weak_ptr<RoomMem
 // parallel. The caller's own loop takes its members in the same pass under the lock and
 // serves them last; the others take theirs when they run the event, after this caller has
 // let go of the lock, so that the loops do not queue for it just as they start.
+//
+// In parallel only if the loops run on different CPUs, which the kernel alone may not see to
+// (docs/DESIGN.md, "Threads and loops"): a loop handed an event by a loop running on its own
+// CPU moves off it first.
 void RoomHub::broadcast(Id meeting, const RoomEvent& event, const RoomMember* except) {
     std::weak_ptr<RoomMember> excepted;
     std::vector<RoomMember::Loop> other_loops;
     std::vector<std::shared_ptr<RoomMember>> here;
+    bool from_a_loop = false;  // one of the room's loops calls, not another thread (the Redis bus's)
     {
         std::lock_guard lock(mutex_);
         auto it = rooms_.find(meeting);
         if (it == rooms_.end()) return;
         for (const Entry& entry : it->second) {
+            bool on_this_loop = entry.loop.running_in_this_thread();
+            from_a_loop = from_a_loop || on_this_loop;
             if (entry.raw == except) {
                 excepted = entry.member;
             } else if (!frame_for(event, entry.typed)) {
                 continue;
-            } else if (entry.loop.running_in_this_thread()) {
+            } else if (on_this_loop) {
                 if (auto member = entry.member.lock()) here.push_back(std::move(member));
             } else if (std::find(other_loops.begin(), other_loops.end(), entry.loop) == other_loops.end()) {
                 other_loops.push_back(entry.loop);
             }
         }
     }
+    int poster_cpu = from_a_loop && !other_loops.empty() ? current_cpu() : -1;
     for (const auto& loop : other_loops)
-        boost::asio::post(loop, [this, meeting, event, excepted, loop] {
+        boost::asio::post(loop, [this, meeting, event, excepted, loop, poster_cpu] {
+            move_off_cpu(poster_cpu);
             deliver_on_this_loop(meeting, event, excepted, loop);
         });
     for (const auto& member : here) member->deliver_here(frame_for(event, member->typed));

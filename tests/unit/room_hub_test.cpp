@@ -5,6 +5,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
+#include <sched.h>
+
 #include <atomic>
 #include <future>
 #include <thread>
@@ -20,7 +22,7 @@ std::string peer_name(int n) {
     return name;
 }
 
-// A member that notes on which thread each frame reached it.
+// A member that notes on which thread, and CPU, each frame reached it.
 class RecordingMember final : public RoomMember {
 public:
     RecordingMember(int n, bool typed, Loop loop) : RoomMember(peer_name(n), n, "m@example.com", typed, loop) {}
@@ -29,6 +31,7 @@ public:
         std::lock_guard lock(mutex);
         frames.push_back(*frame);
         on_own_loop = on_own_loop && loop.running_in_this_thread();
+        last_cpu = ::sched_getcpu();
         ++count;
     }
     void close_after_queue(std::uint16_t, std::string) override {}
@@ -36,6 +39,7 @@ public:
     std::mutex mutex;
     std::vector<std::string> frames;
     bool on_own_loop = true;
+    int last_cpu = -1;
     std::atomic<int> count{0};
 };
 
@@ -132,6 +136,81 @@ TEST(RoomHub, LeavingARoomOneIsNotInCountsNothingForItsUser) {
     second.reset();  // gone without leaving: its entry has expired
     hub.leave(1, stranger.get());
     EXPECT_EQ(hub.check(1, 7, 100, 2), RoomHub::Admission::too_many_for_user);
+}
+
+// Runs f on `loop`'s thread and waits for it.
+void run_on(asio::io_context& loop, const std::function<void()>& f) {
+    std::promise<void> done;
+    asio::post(loop, [&] {
+        f();
+        done.set_value();
+    });
+    done.get_future().wait();
+}
+
+void set_affinity(const cpu_set_t& cpus) { ASSERT_EQ(::sched_setaffinity(0, sizeof cpus, &cpus), 0); }
+
+// Keeps a CPU busy while it lives, so that the scheduler has no idle one to spread threads to.
+class BusyCpu {
+public:
+    explicit BusyCpu(int cpu)
+        : thread_([this, cpu] {
+              cpu_set_t one;
+              CPU_ZERO(&one);
+              CPU_SET(cpu, &one);
+              set_affinity(one);
+              while (!stop_) {
+              }
+          }) {}
+    ~BusyCpu() {
+        stop_ = true;
+        thread_.join();
+    }
+
+private:
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+cpu_set_t only(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return set;
+}
+
+// The kernel wakes a loop on the CPU it last ran on when no idle CPU shares its cache: two
+// loops that met on a CPU stayed there, and a room's event reached its two halves from one
+// core, one after the other. Here loop b last ran on loop a's CPU and the other CPU is busy,
+// as it is during a fan-out: left alone, the kernel serves b's share from a's CPU.
+TEST(RoomHub, ALoopHandedAnEventByALoopOnItsCpuServesItFromAnotherCpu) {
+    cpu_set_t all;
+    ASSERT_EQ(::sched_getaffinity(0, sizeof all, &all), 0);
+    if (CPU_COUNT(&all) < 2) GTEST_SKIP() << "needs two CPUs";
+    int cpu = 0, other = 0;
+    while (!CPU_ISSET(cpu, &all)) ++cpu;
+    for (other = cpu + 1; !CPU_ISSET(other, &all);) ++other;
+    TwoLoops loops;
+    run_on(loops.a, [&] { set_affinity(only(cpu)); });
+    RoomHub hub;
+    auto sender = std::make_shared<RecordingMember>(1, false, loops.a.get_executor());
+    auto receiver = std::make_shared<RecordingMember>(2, false, loops.b.get_executor());
+    hub.join(1, sender, 100, 100);
+    hub.join(1, receiver, 100, 100);
+    for (int round = 1; round <= 5; ++round) {
+        run_on(loops.b, [&] {  // b last ran on `cpu`, and may run anywhere
+            set_affinity(only(cpu));
+            set_affinity(all);
+        });
+        BusyCpu busy(other);
+        run_on(loops.a, [&] {
+            hub.broadcast(1, RoomEvent{std::make_shared<const std::string>("chat"), nullptr}, sender.get());
+        });
+        wait_for([&] { return receiver->count == round; });
+        ASSERT_EQ(receiver->count, round);
+        std::lock_guard lock(receiver->mutex);
+        EXPECT_NE(receiver->last_cpu, cpu) << "round " << round;
+    }
 }
 
 }  // namespace
