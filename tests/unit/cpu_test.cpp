@@ -22,6 +22,13 @@ int first_cpu(const cpu_set_t& cpus) {
     return -1;
 }
 
+cpu_set_t only(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return set;
+}
+
 // Runs f on a thread of its own: what it does to its affinity stays there.
 void on_a_thread(const std::function<void()>& f) { std::thread(f).join(); }
 
@@ -30,9 +37,7 @@ TEST(MoveOffCpu, AThreadOnTheCpuRunsElsewhereAndKeepsItsAffinity) {
     if (CPU_COUNT(&all) < 2) GTEST_SKIP() << "needs two CPUs";
     int cpu = first_cpu(all);
     on_a_thread([&] {
-        cpu_set_t one;
-        CPU_ZERO(&one);
-        CPU_SET(cpu, &one);
+        cpu_set_t one = only(cpu);
         ASSERT_EQ(::sched_setaffinity(0, sizeof one, &one), 0);
         ASSERT_EQ(::sched_setaffinity(0, sizeof all, &all), 0);  // may leave now, but need not
         ASSERT_EQ(current_cpu(), cpu);
@@ -53,9 +58,7 @@ TEST(MoveOffCpu, AThreadElsewhereOrWithNowhereToGoStaysPut) {
             if (other == here || !CPU_ISSET(other, &all)) continue;
             EXPECT_FALSE(move_off_cpu(other));
         }
-        cpu_set_t one;
-        CPU_ZERO(&one);
-        CPU_SET(cpu, &one);
+        cpu_set_t one = only(cpu);
         ASSERT_EQ(::sched_setaffinity(0, sizeof one, &one), 0);
         EXPECT_FALSE(move_off_cpu(cpu));  // the only CPU it may use
         EXPECT_EQ(current_cpu(), cpu);

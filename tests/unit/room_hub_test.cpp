@@ -150,15 +150,19 @@ void run_on(asio::io_context& loop, const std::function<void()>& f) {
 
 void set_affinity(const cpu_set_t& cpus) { ASSERT_EQ(::sched_setaffinity(0, sizeof cpus, &cpus), 0); }
 
+cpu_set_t only(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return set;
+}
+
 // Keeps a CPU busy while it lives, so that the scheduler has no idle one to spread threads to.
 class BusyCpu {
 public:
     explicit BusyCpu(int cpu)
         : thread_([this, cpu] {
-              cpu_set_t one;
-              CPU_ZERO(&one);
-              CPU_SET(cpu, &one);
-              set_affinity(one);
+              set_affinity(only(cpu));
               while (!stop_) {
               }
           }) {}
@@ -172,13 +176,6 @@ private:
     std::thread thread_;
 };
 
-cpu_set_t only(int cpu) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    return set;
-}
-
 // The kernel wakes a loop on the CPU it last ran on when no idle CPU shares its cache: two
 // loops that met on a CPU stayed there, and a room's event reached its two halves from one
 // core, one after the other. Here loop b last ran on loop a's CPU and the other CPU is busy,
@@ -187,9 +184,10 @@ TEST(RoomHub, ALoopHandedAnEventByALoopOnItsCpuServesItFromAnotherCpu) {
     cpu_set_t all;
     ASSERT_EQ(::sched_getaffinity(0, sizeof all, &all), 0);
     if (CPU_COUNT(&all) < 2) GTEST_SKIP() << "needs two CPUs";
-    int cpu = 0, other = 0;
+    int cpu = 0;
     while (!CPU_ISSET(cpu, &all)) ++cpu;
-    for (other = cpu + 1; !CPU_ISSET(other, &all);) ++other;
+    int other = cpu + 1;
+    while (!CPU_ISSET(other, &all)) ++other;
     TwoLoops loops;
     run_on(loops.a, [&] { set_affinity(only(cpu)); });
     RoomHub hub;
