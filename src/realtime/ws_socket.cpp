@@ -1,5 +1,7 @@
 #include "realtime/ws_socket.hpp"
 
+#include "realtime/send_ring.hpp"
+
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -7,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -20,6 +23,9 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // Frames per sendmsg (two iovecs each, far below IOV_MAX).
 constexpr std::size_t kMaxGather = 64;
+// Frames per socket in a send ring's submission: a room's event is one; a burst's remainder
+// goes by sendmsg.
+constexpr std::size_t kRingGather = 8;
 // Received bytes are read in steps of this much at least.
 constexpr std::size_t kReadStep = 16 << 10;
 
@@ -104,10 +110,62 @@ void WsSocket::schedule_flush() {
         FlushBatch::open = batch.get();
         asio::post(executor_, [batch] {
             FlushBatch::open = nullptr;
-            for (auto& socket : batch->sockets) socket->flush();
+            flush_all(batch->sockets);
         });
     }
     FlushBatch::open->sockets.push_back(shared_from_this());
+}
+
+// With a send ring, the sockets' first frames leave in one submission per kEntries sockets
+// (one system call where there were as many as sockets: on this VM each one also empties the
+// TLB), then whatever is left of a queue leaves as flush() sends it.
+void WsSocket::flush_all(const std::vector<std::shared_ptr<WsSocket>>& sockets) {
+    SendRing* ring = sockets.size() > 1 ? SendRing::of_this_thread() : nullptr;
+    for (std::size_t begin = 0; begin < sockets.size(); begin += SendRing::kEntries) {
+        std::size_t end = std::min(sockets.size(), begin + SendRing::kEntries);
+        if (ring) flush_through(*ring, sockets, begin, end);
+        else
+            for (std::size_t i = begin; i < end; ++i) sockets[i]->flush();
+    }
+}
+
+void WsSocket::flush_through(SendRing& ring, const std::vector<std::shared_ptr<WsSocket>>& sockets,
+                             std::size_t begin, std::size_t end) {
+    struct Send {
+        iovec iov[2 * kRingGather];
+        wire::Header headers[kRingGather];
+        msghdr msg;
+        bool done;
+    };
+    thread_local std::vector<Send> sends(SendRing::kEntries);  // sized once: the kernel reads them
+    for (std::size_t i = begin; i < end; ++i) {
+        WsSocket& socket = *sockets[i];
+        Send& send = sends[i - begin];
+        send.done = true;
+        socket.flush_posted_ = false;
+        if (!socket.socket_.is_open() || socket.waiting_writable_) continue;
+        std::size_t count = socket.gather(send.iov, send.headers, kRingGather);
+        if (count == 0) continue;
+        send.msg = msghdr{};
+        send.msg.msg_iov = send.iov;
+        send.msg.msg_iovlen = count;
+        send.done = false;
+        ring.add(socket.socket_.native_handle(), &send.msg, i);
+    }
+    ring.run([&](std::uint64_t i, int result) {
+        WsSocket& socket = *sockets[i];
+        sends[i - begin].done = true;
+        if (result == -EINTR) return socket.flush();
+        if (result < 0) {
+            if (would_block(-result)) socket.wait_writable();
+            else socket.shut();
+            return;
+        }
+        socket.advance(static_cast<std::size_t>(result));
+        socket.flush();  // the rest of its queue, if any
+    });
+    for (std::size_t i = begin; i < end; ++i)
+        if (!sends[i - begin].done) sockets[i]->flush();  // the ring failed before sending it
 }
 
 void WsSocket::flush() {

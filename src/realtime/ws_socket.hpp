@@ -22,6 +22,8 @@
 
 namespace castera::realtime {
 
+class SendRing;
+
 class WsSocket : public std::enable_shared_from_this<WsSocket> {
 public:
     struct Options {
@@ -78,6 +80,9 @@ private:
     void queue_close(std::string payload, bool after_queue);
     void drop_queue();
     void schedule_flush();
+    static void flush_all(const std::vector<std::shared_ptr<WsSocket>>& sockets);
+    static void flush_through(SendRing& ring, const std::vector<std::shared_ptr<WsSocket>>& sockets,
+                              std::size_t begin, std::size_t end);
     void flush();
     std::size_t gather(struct iovec* iov, wire::Header* headers, std::size_t max_frames) const;
     void advance(std::size_t sent);

@@ -89,6 +89,35 @@ TEST(WsSocket, FramesOfEverySizeLeaveInOrder) {
     loop.on_loop([&] { EXPECT_EQ(pair.ws->queued(), 0u); });
 }
 
+// More sockets than one send ring submission takes, each with small frames and frames larger
+// than its socket buffer (their rest leaves later, when the peer has read).
+TEST(WsSocket, TheSocketsOfALoopFlushedTogetherEachGetTheirFramesInOrder) {
+    LoopThread loop;
+    std::vector<std::unique_ptr<Pair>> pairs;
+    for (int i = 0; i < 150; ++i) pairs.push_back(std::make_unique<Pair>(loop.io));
+    auto frames_for = [](int pair) {
+        std::vector<std::string> frames;
+        for (int i = 0; i < 12; ++i)
+            frames.push_back(std::string(i % 4 == 3 && pair % 10 == 0 ? 300000 : 40 + pair, char('a' + i)));
+        return frames;
+    };
+    loop.on_loop([&] {
+        for (int p = 0; p < 150; ++p)
+            for (auto& f : frames_for(p)) pairs[p]->ws->send(text(f));
+    });
+    for (int p = 0; p < 150; ++p) {
+        auto expected = frames_for(p);
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+            auto frame = pairs[p]->reader.next();
+            ASSERT_TRUE(frame) << "pair " << p << ", frame " << i;
+            EXPECT_EQ(frame->payload, expected[i]) << "pair " << p << ", frame " << i;
+        }
+    }
+    loop.on_loop([&] {
+        for (auto& pair : pairs) EXPECT_EQ(pair->ws->queued(), 0u);
+    });
+}
+
 TEST(WsSocket, ReadsMessagesAndAnswersPings) {
     LoopThread loop;
     Pair pair(loop.io);

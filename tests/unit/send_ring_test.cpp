@@ -1,0 +1,58 @@
+#include "realtime/send_ring.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <map>
+#include <string>
+
+namespace castera::realtime {
+namespace {
+
+struct SocketPair {
+    int fds[2] = {-1, -1};
+    SocketPair() { ::socketpair(AF_UNIX, SOCK_STREAM, 0, fds); }
+    ~SocketPair() {
+        ::close(fds[0]);
+        ::close(fds[1]);
+    }
+};
+
+struct OneBuffer {
+    explicit OneBuffer(std::string text) : bytes(std::move(text)) {
+        iov = {bytes.data(), bytes.size()};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+    }
+    std::string bytes;
+    iovec iov{};
+    msghdr msg{};
+};
+
+TEST(SendRing, ReportsEachSendsBytesOrErrorAndNeverBlocks) {
+    SendRing* ring = SendRing::of_this_thread();
+    if (!ring) GTEST_SKIP() << "io_uring is not available here";
+    SocketPair open, full;
+    ::fcntl(full.fds[0], F_SETFL, O_NONBLOCK);
+    std::string filler(4096, 'x');
+    while (::send(full.fds[0], filler.data(), filler.size(), MSG_DONTWAIT) > 0) {
+    }
+    OneBuffer hello("hello"), more("more");
+    ring->add(open.fds[0], &hello.msg, 1);
+    ring->add(full.fds[0], &more.msg, 2);
+    ring->add(-1, &more.msg, 3);
+    std::map<std::uint64_t, int> results;
+    EXPECT_TRUE(ring->run([&](std::uint64_t tag, int result) { results[tag] = result; }));
+    EXPECT_EQ(results, (std::map<std::uint64_t, int>{{1, 5}, {2, -EAGAIN}, {3, -EBADF}}));
+    char got[16] = {};
+    EXPECT_EQ(::recv(open.fds[1], got, sizeof got, MSG_DONTWAIT), 5);
+    EXPECT_STREQ(got, "hello");
+    EXPECT_TRUE(ring->run([&](std::uint64_t, int) { ADD_FAILURE() << "nothing was queued"; }));
+}
+
+}  // namespace
+}  // namespace castera::realtime
