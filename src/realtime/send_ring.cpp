@@ -31,11 +31,12 @@ bool SendRing::run(const std::function<void(std::uint64_t tag, int result)>& on_
     unsigned queued = std::exchange(queued_, 0);
     if (queued == 0) return true;
     int submitted;
-    do submitted = io_uring_submit_and_wait(&ring_, queued);
+    do submitted = io_uring_submit(&ring_);
     while (submitted == -EINTR);  // nothing was submitted then
-    // The sends submitted all end within this call (none may block), so their results are all
-    // there, or soon. Sends the kernel did not take stay in the ring, which is not used again:
-    // they must never leave later, after the frames their sockets send meanwhile.
+    // A send that would block ends at once with -EAGAIN, so the results of the sends submitted
+    // are there when the submission returns, or soon after. Sends the kernel did not take stay
+    // in the ring, which is not used again: they must never leave later, after the frames their
+    // sockets send meanwhile.
     unsigned expected = submitted > 0 ? static_cast<unsigned>(submitted) : 0;
     for (unsigned seen = 0; seen < expected;) {
         io_uring_cqe* cqe;
