@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <future>
 #include <map>
 #include <string>
+#include <thread>
 
 namespace castera::realtime {
 namespace {
@@ -52,6 +55,32 @@ TEST(SendRing, ReportsEachSendsBytesOrErrorAndNeverBlocks) {
     EXPECT_EQ(::recv(open.fds[1], got, sizeof got, MSG_DONTWAIT), 5);
     EXPECT_STREQ(got, "hello");
     EXPECT_TRUE(ring->run([&](std::uint64_t, int) { ADD_FAILURE() << "nothing was queued"; }));
+}
+
+// A send the kernel refuses at submission (here: no message to read) stops the submission
+// there; the sends behind it are not taken. run() must neither wait for them nor ever send
+// them later: it reports what was taken, and the ring is not used again.
+TEST(SendRing, ASubmissionTheKernelStopsPartWayEndsTheRing) {
+    std::promise<void> finished;
+    std::thread([&] {
+        SendRing* ring = SendRing::of_this_thread();
+        if (!ring) return finished.set_value();
+        SocketPair pair;
+        OneBuffer first("first"), third("third");
+        ring->add(pair.fds[0], &first.msg, 1);
+        ring->add(pair.fds[0], nullptr, 2);
+        ring->add(pair.fds[0], &third.msg, 3);
+        std::map<std::uint64_t, int> results;
+        EXPECT_FALSE(ring->run([&](std::uint64_t tag, int result) { results[tag] = result; }));
+        EXPECT_EQ(results.count(3), 0u);
+        EXPECT_EQ(results[1], 5);
+        EXPECT_EQ(SendRing::of_this_thread(), nullptr);
+        char got[16] = {};
+        EXPECT_EQ(::recv(pair.fds[1], got, sizeof got, MSG_DONTWAIT), 5);  // "first", never "third"
+        finished.set_value();
+    }).detach();
+    ASSERT_EQ(finished.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready)
+        << "run() waited for sends the kernel never took";
 }
 
 }  // namespace
