@@ -10,6 +10,7 @@
 #include <chrono>
 #include <future>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -61,10 +62,11 @@ TEST(SendRing, ReportsEachSendsBytesOrErrorAndNeverBlocks) {
 // there; the sends behind it are not taken. run() must neither wait for them nor ever send
 // them later: it reports what was taken, and the ring is not used again.
 TEST(SendRing, ASubmissionTheKernelStopsPartWayEndsTheRing) {
-    std::promise<void> finished;
-    std::thread([&] {
+    auto finished = std::make_shared<std::promise<void>>();  // the thread may outlive a failed test
+    auto ready = finished->get_future();
+    std::thread([finished] {
         SendRing* ring = SendRing::of_this_thread();
-        if (!ring) return finished.set_value();
+        if (!ring) return finished->set_value();
         SocketPair pair;
         OneBuffer first("first"), third("third");
         ring->add(pair.fds[0], &first.msg, 1);
@@ -77,9 +79,9 @@ TEST(SendRing, ASubmissionTheKernelStopsPartWayEndsTheRing) {
         EXPECT_EQ(SendRing::of_this_thread(), nullptr);
         char got[16] = {};
         EXPECT_EQ(::recv(pair.fds[1], got, sizeof got, MSG_DONTWAIT), 5);  // "first", never "third"
-        finished.set_value();
+        finished->set_value();
     }).detach();
-    ASSERT_EQ(finished.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready)
+    ASSERT_EQ(ready.wait_for(std::chrono::seconds(5)), std::future_status::ready)
         << "run() waited for sends the kernel never took";
 }
 
