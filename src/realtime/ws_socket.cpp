@@ -120,9 +120,10 @@ void WsSocket::schedule_flush() {
 // (one system call where there were as many as sockets: on this VM each one also empties the
 // TLB), then whatever is left of a queue leaves as flush() sends it.
 void WsSocket::flush_all(const std::vector<std::shared_ptr<WsSocket>>& sockets) {
-    SendRing* ring = sockets.size() > 1 ? SendRing::of_this_thread() : nullptr;
     for (std::size_t begin = 0; begin < sockets.size(); begin += SendRing::kEntries) {
         std::size_t end = std::min(sockets.size(), begin + SendRing::kEntries);
+        // Asked each time: a ring that failed is gone, and what it kept must stay there.
+        SendRing* ring = sockets.size() > 1 ? SendRing::of_this_thread() : nullptr;
         if (ring) flush_through(*ring, sockets, begin, end);
         else
             for (std::size_t i = begin; i < end; ++i) sockets[i]->flush();
