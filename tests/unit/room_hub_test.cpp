@@ -211,5 +211,79 @@ TEST(RoomHub, ALoopHandedAnEventByALoopOnItsCpuServesItFromAnotherCpu) {
     }
 }
 
+// A room with a member on each loop: the sender's on a, the receiver's on b.
+struct SplitRoom {
+    explicit SplitRoom(WarmWaitLimits limits) : hub(limits) {
+        hub.join(1, sender, 100, 100);
+        hub.join(1, receiver, 100, 100);
+    }
+    TwoLoops loops;
+    RoomHub hub;
+    std::shared_ptr<RecordingMember> sender = std::make_shared<RecordingMember>(1, false, loops.a.get_executor());
+    std::shared_ptr<RecordingMember> receiver = std::make_shared<RecordingMember>(2, false, loops.b.get_executor());
+
+    void expect() {
+        run_on(loops.a, [&] { hub.expect(1); });
+    }
+    void broadcast() {
+        run_on(loops.a, [&] {
+            hub.broadcast(1, RoomEvent{std::make_shared<const std::string>("chat"), nullptr}, sender.get());
+        });
+    }
+    // When loop b next runs a handler posted now.
+    std::shared_ptr<std::atomic<bool>> mark_b() {
+        auto ran = std::make_shared<std::atomic<bool>>(false);
+        asio::post(loops.b, [ran] { *ran = true; });
+        return ran;
+    }
+};
+
+constexpr std::chrono::seconds kLongWait{10};
+
+// Told that a chat is coming, the other loop waits for it awake: busy until the broadcast, then
+// it serves the event, once.
+TEST(RoomHub, ALoopToldAnEventIsComingWaitsForItAwakeUntilItCame) {
+    SplitRoom room({.shortest = kLongWait, .longest = kLongWait, .slowest_store = std::chrono::hours(1)});
+    room.expect();
+    auto ran = room.mark_b();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_FALSE(*ran) << "loop b did not wait";
+    room.broadcast();
+    wait_for([&] { return *ran && room.receiver->count == 1; });
+    EXPECT_TRUE(*ran);
+    EXPECT_EQ(room.receiver->count, 1);
+    EXPECT_EQ(room.sender->count, 0);
+}
+
+// An event that never comes (a store that failed) holds the other loop only until it was due.
+TEST(RoomHub, ALoopWaitingForAnEventThatNeverComesStopsWhenItWasDue) {
+    constexpr std::chrono::milliseconds wait{50};
+    SplitRoom room({.shortest = wait, .longest = wait});
+    auto start = std::chrono::steady_clock::now();
+    room.expect();
+    auto ran = room.mark_b();
+    wait_for([&] { return bool(*ran); });
+    ASSERT_TRUE(*ran);
+    EXPECT_GE(std::chrono::steady_clock::now() - start, wait);
+}
+
+// Stores slower than the limit are not waited for: the wait would cost more than it saves.
+TEST(RoomHub, ALoopIsNotToldToWaitWhileStoresAreSlow) {
+    SplitRoom room({.shortest = kLongWait, .longest = kLongWait, .slowest_store = std::chrono::milliseconds(1)});
+    for (int store = 1; store <= 3; ++store) {  // 20 ms each: the average passes 1 ms at the third
+        room.expect();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        room.broadcast();
+        wait_for([&] { return room.receiver->count == store; });
+    }
+    room.expect();
+    auto ran = room.mark_b();
+    wait_for([&] { return bool(*ran); });
+    EXPECT_TRUE(*ran) << "loop b waited for a slow store";
+    room.broadcast();
+    wait_for([&] { return room.receiver->count == 4; });
+    EXPECT_EQ(room.receiver->count, 4);
+}
+
 }  // namespace
 }  // namespace castera
