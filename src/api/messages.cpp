@@ -29,7 +29,6 @@ Task<http::Response> create_message(RequestContext& ctx) {
     FieldErrors errors;
     auto content = read_char(data, "content", CharRule{}, Mode::full, errors);
     if (!errors.empty()) co_return errors.response();
-    ctx.app().rooms.expect(meeting->id);
     Message stored = co_await ctx.store().create_message(meeting->id, ctx.caller().id, std::move(content.value));
     publish_message(ctx.app(), stored);
     co_return object_response(201, stored, write_message);

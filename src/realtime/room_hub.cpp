@@ -8,28 +8,6 @@
 
 namespace castera {
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// The calling thread's expect(), until the broadcast to its room that ends it.
-struct Expecting {
-    const RoomHub* hub = nullptr;
-    Id meeting = 0;
-    Clock::time_point since{};
-};
-thread_local Expecting expecting;
-
-void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
-}
-
-}  // namespace
-
 RoomHub::Admission RoomHub::fits(Id meeting, Id user, int max_per_room, int max_per_user) {
     auto room = rooms_.find(meeting);
     if (room != rooms_.end() && static_cast<int>(room->second.size()) >= max_per_room) return Admission::room_full;
@@ -102,7 +80,6 @@ bool same_member(const std::weak_ptr<RoomMember>& a, const std::weak_ptr<RoomMem
 // (docs/DESIGN.md, "Threads and loops"): a loop handed an event by a loop running on its own
 // CPU moves off it first.
 void RoomHub::broadcast(Id meeting, const RoomEvent& event, const RoomMember* except) {
-    note_store_time(meeting);
     std::weak_ptr<RoomMember> excepted;
     std::vector<RoomMember::Loop> other_loops;
     std::vector<std::shared_ptr<RoomMember>> here;
@@ -131,55 +108,7 @@ void RoomHub::broadcast(Id meeting, const RoomEvent& event, const RoomMember* ex
             move_off_cpu(poster_cpu);
             deliver_on_this_loop(meeting, event, excepted, loop);
         });
-    // After the posts: a loop waiting awake (expect) finds the event queued when it stops.
-    broadcasts_.fetch_add(1, std::memory_order_release);
     for (const auto& member : here) member->deliver_here(frame_for(event, member->typed));
-}
-
-// On this VM an idle loop's CPU takes 100-200 us to wake, about what a chat's SQLite store
-// takes: told before the store, the other loops are awake when the chat is published, and the
-// store's time is not added to theirs. The wait is bounded by when the event is due, so a loop
-// that finds other work queued behind the wait is held at most that long.
-void RoomHub::expect(Id meeting) {
-    Clock::time_point now = Clock::now();
-    expecting = {this, meeting, now};
-    std::chrono::nanoseconds recent{recent_store_ns_.load(std::memory_order_relaxed)};
-    if (recent > warm_wait_.slowest_store) return;
-    std::vector<RoomMember::Loop> loops = other_loops(meeting);
-    if (loops.empty()) return;
-    Clock::time_point until = now + std::clamp(2 * recent, warm_wait_.shortest, warm_wait_.longest);
-    std::uint64_t seen = broadcasts_.load(std::memory_order_acquire);
-    int cpu = current_cpu();
-    for (const auto& loop : loops)
-        boost::asio::post(loop, [this, seen, until, cpu] {
-            move_off_cpu(cpu);  // as broadcast's own handlers do, and earlier
-            wait_awake(seen, until);
-        });
-}
-
-std::vector<RoomMember::Loop> RoomHub::other_loops(Id meeting) {
-    std::vector<RoomMember::Loop> loops;
-    std::lock_guard lock(mutex_);
-    auto it = rooms_.find(meeting);
-    if (it == rooms_.end()) return loops;
-    for (const Entry& entry : it->second)
-        if (!entry.loop.running_in_this_thread() && std::find(loops.begin(), loops.end(), entry.loop) == loops.end())
-            loops.push_back(entry.loop);
-    return loops;
-}
-
-void RoomHub::wait_awake(std::uint64_t seen, Clock::time_point until) {
-    while (broadcasts_.load(std::memory_order_acquire) == seen && Clock::now() < until) cpu_relax();
-}
-
-void RoomHub::note_store_time(Id meeting) {
-    if (expecting.hub != this || expecting.meeting != meeting) return;
-    expecting.hub = nullptr;
-    // A sample is capped, so that one very slow store (or a stale expect whose store failed)
-    // stops the waits for a few stores only. Loops racing here may lose a sample.
-    auto took = std::min<std::chrono::nanoseconds>(Clock::now() - expecting.since, 4 * warm_wait_.slowest_store);
-    std::int64_t average = recent_store_ns_.load(std::memory_order_relaxed);
-    recent_store_ns_.store(average + (took.count() - average) / 8, std::memory_order_relaxed);
 }
 
 // The room's members on `loop` (the calling thread's), taken now, then served without the lock.

@@ -4,8 +4,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <atomic>
-#include <chrono>
 
 #include <cstdint>
 #include <memory>
@@ -56,20 +54,9 @@ public:
     const Loop loop;   // the event loop the connection lives on
 };
 
-// How long a loop told that a room's event is coming waits for it awake (RoomHub::expect).
-struct WarmWaitLimits {
-    std::chrono::nanoseconds shortest{std::chrono::microseconds(100)};
-    std::chrono::nanoseconds longest{std::chrono::milliseconds(1)};
-    // Stores that take longer than this on average are not waited for awake: the wait would
-    // cost more CPU than the wake-up it saves.
-    std::chrono::nanoseconds slowest_store{std::chrono::microseconds(500)};
-};
-
 class RoomHub {
 public:
     enum class Admission { allowed, room_full, too_many_for_user };
-
-    explicit RoomHub(WarmWaitLimits warm_wait = {}) : warm_wait_(warm_wait) {}
 
     // Whether one more connection of `user` fits the limits (checked before the upgrade).
     Admission check(Id meeting, Id user, int max_per_room, int max_per_user);
@@ -81,12 +68,6 @@ public:
     // own loop. A loop takes its members when it runs the event: one that left meanwhile
     // gets nothing more, and a busy loop's backlog holds events, not copies of the room.
     void broadcast(Id meeting, const RoomEvent& event, const RoomMember* except = nullptr);
-    // Called on a loop that is about to store something it will then broadcast to the room (a
-    // chat): the room's other loops wake now, while it is stored, and wait for the event awake
-    // rather than wake once it is posted to them. Each waits until any broadcast, for at most
-    // twice the time the calling thread's recent stores took (within `WarmWaitLimits`), and
-    // not at all while those stores are slow (docs/DESIGN.md, "Threads and loops").
-    void expect(Id meeting);
     // Sends a frame to one peer of the room; false when it is not there.
     bool send_to_peer(Id meeting, std::string_view peer_id, const Frame& frame);
     std::vector<std::shared_ptr<RoomMember>> members(Id meeting);
@@ -110,16 +91,6 @@ private:
     void deliver_on_this_loop(Id meeting, const RoomEvent& event, const std::weak_ptr<RoomMember>& except,
                               RoomMember::Loop loop);
 
-    // The room's loops other than the calling thread's.
-    std::vector<RoomMember::Loop> other_loops(Id meeting);
-    // Runs on a loop told by expect(): returns at the first broadcast after `seen`, or at `until`.
-    void wait_awake(std::uint64_t seen, std::chrono::steady_clock::time_point until);
-    // The calling thread's store since its expect() ended with this broadcast: one more sample.
-    void note_store_time(Id meeting);
-
-    const WarmWaitLimits warm_wait_;
-    std::atomic<std::uint64_t> broadcasts_{0};       // ever made, for wait_awake
-    std::atomic<std::int64_t> recent_store_ns_{0};   // a moving average of expect() to broadcast
     std::mutex mutex_;
     std::unordered_map<Id, std::vector<Entry>> rooms_;
     std::unordered_map<Id, int> per_user_;

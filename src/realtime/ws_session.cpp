@@ -275,7 +275,6 @@ Task<void> store_and_publish_chat(Session& s, std::string content) {
     ChatQueue& chats = *s.chats;
     chats.waiting.push_back(std::move(content));
     if (!chats.storing) {
-        s.loop.app.rooms.expect(s.meeting.id);
         chats.storing = true;
         asio::co_spawn(co_await asio::this_coro::executor, store_waiting_chats(s, s.chats), asio::detached);
     }
