@@ -37,6 +37,7 @@ struct Options {
     std::string token;
     std::vector<std::string> servers;
     std::string redis_sender, redis_receiver;
+    std::string reference;  // a castera_wsrelay, measured the same way
     std::size_t connections = kMinConnections;
     std::size_t room_size = 25;
     int sources = 8;
@@ -103,15 +104,32 @@ void add_hold_rows(std::vector<Row>& rows, const HoldResult& h) {
                     ">= 100000", verdict(h.answered_ping >= kMinConnections)});
 }
 
-void add_room_rows(std::vector<Row>& rows, const RoomResult& r, const char* where, bool redis) {
+// Which way the room's messages went: the targets differ, and the reference has none.
+enum class Path { in_process, redis, reference };
+
+const char* path_name(Path p) {
+    return p == Path::in_process ? "in-process" : p == Path::redis ? "Redis" : "bare relay";
+}
+
+void add_room_rows(std::vector<Row>& rows, const RoomResult& r, Path path) {
+    const char* where = path_name(path);
     const auto& b = r.burst;
+    bool complete = b.delivered == b.expected;
     rows.push_back({format("fan-out deliveries/s (%s)", where),
                     format("%.0f (%zu of %zu in %.1f ms)", b.per_second(), b.delivered, b.expected, b.seconds * 1e3),
-                    redis ? "-" : ">= 1000000",
-                    redis ? (b.delivered == b.expected ? "-" : "incomplete")
-                          : verdict(b.delivered == b.expected && b.per_second() >= kMinDeliveriesPerSecond)});
+                    path == Path::in_process ? ">= 1000000" : "-",
+                    path == Path::in_process ? verdict(complete && b.per_second() >= kMinDeliveriesPerSecond)
+                    : complete               ? "-"
+                                             : "incomplete"});
     const auto& l = r.latency;
-    double limit = redis ? kMaxP99RedisMs : kMaxP99InProcessMs;
+    if (path == Path::reference) {
+        rows.push_back({format("latency p50/p99/p999 ms (%s)", where),
+                        format("%.3f / %.3f / %.3f (max %.2f; %zu of %zu)", l.arrival.p50_ms, l.arrival.p99_ms,
+                               l.arrival.p999_ms, l.arrival.max_ms, l.received, l.expected),
+                        "-", "reference"});
+        return;
+    }
+    double limit = path == Path::redis ? kMaxP99RedisMs : kMaxP99InProcessMs;
     auto spread = [&](const LatencySpread& s, std::size_t unknown) {
         if (!l.received) return format("no deliveries (0 of %zu)", l.expected);
         if (unknown) return format("no kernel receive time for %zu of %zu deliveries", unknown, l.received);
@@ -140,8 +158,9 @@ double cpu_us_per_delivery(const BurstResult& b) {
 
 // Where the time goes: CPU the server spent per delivery, and a message's first and last
 // delivery (the path through the server, then the spread over the room).
-void add_room_notes(std::vector<std::string>& notes, const RoomResult& r, const char* where) {
-    notes.push_back(format("%s burst: castera used %.2f CPU-s (%.1f us per delivery), the tool %.2f CPU-s", where,
+void add_room_notes(std::vector<std::string>& notes, const RoomResult& r, const char* where,
+                    const char* server = "castera") {
+    notes.push_back(format("%s burst: %s used %.2f CPU-s (%.1f us per delivery), the tool %.2f CPU-s", where, server,
                            r.burst.server_cpu_seconds, cpu_us_per_delivery(r.burst), r.burst.tool_cpu_seconds));
     notes.push_back(format("%s latency: per message, first delivery p50 %.3f ms, last delivery p50 %.3f ms "
                            "(to the read: %.3f, %.3f)",
@@ -261,14 +280,23 @@ int run(const Options& o) {
         std::fprintf(stderr, "wsload: fan-out and latency in one process\n");
         Server local = parse_server(o.servers.front());
         RoomResult r = room_run(o, local, local);
-        add_room_rows(rows, r, "in-process", false);
+        add_room_rows(rows, r, Path::in_process);
         add_room_notes(notes, r, "in-process");
         out["in_process"] = room_json(r);
+    }
+    // After castera's in-process run, so that castera's run keeps its place after the hold.
+    if (!o.skip_room && !o.reference.empty()) {
+        std::fprintf(stderr, "wsload: fan-out and latency through the bare relay (the reference)\n");
+        Server relay = parse_server(o.reference);
+        RoomResult r = room_run(o, relay, relay);
+        add_room_rows(rows, r, Path::reference);
+        add_room_notes(notes, r, "bare relay", "the relay");
+        out["reference"] = room_json(r);
     }
     if (!o.skip_room && !o.redis_sender.empty()) {
         std::fprintf(stderr, "wsload: fan-out and latency through Redis\n");
         RoomResult r = room_run(o, parse_server(o.redis_sender), parse_server(o.redis_receiver));
-        add_room_rows(rows, r, "Redis", true);
+        add_room_rows(rows, r, Path::redis);
         add_room_notes(notes, r, "Redis");
         out["redis"] = room_json(r);
     }
@@ -292,6 +320,9 @@ int main(int argc, char** argv) {
         ->required();
     app.add_option("--redis-sender", o.redis_sender, "HOST:PORT@PID of the instance the sender joins through Redis");
     app.add_option("--redis-receiver", o.redis_receiver, "HOST:PORT@PID of the instance the receivers join");
+    app.add_option("--reference", o.reference,
+                   "HOST:PORT@PID of a castera_wsrelay: the fan-out and latency runs through it too, after "
+                   "castera's in-process ones, as the machine's reference");
     app.add_option("--connections", o.connections, "idle connections to hold");
     app.add_option("--room-size", o.room_size, "idle connections per room");
     app.add_option("--sources", o.sources, "source addresses 127.0.0.1..127.0.0.N")->check(CLI::Range(1, 254));
