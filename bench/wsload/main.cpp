@@ -122,20 +122,18 @@ void add_room_rows(std::vector<Row>& rows, const RoomResult& r, Path path) {
                     : complete               ? "-"
                                              : "incomplete"});
     const auto& l = r.latency;
-    if (path == Path::reference) {
-        rows.push_back({format("latency p50/p99/p999 ms (%s)", where),
-                        format("%.3f / %.3f / %.3f (max %.2f; %zu of %zu)", l.arrival.p50_ms, l.arrival.p99_ms,
-                               l.arrival.p999_ms, l.arrival.max_ms, l.received, l.expected),
-                        "-", "reference"});
-        return;
-    }
-    double limit = path == Path::redis ? kMaxP99RedisMs : kMaxP99InProcessMs;
     auto spread = [&](const LatencySpread& s, std::size_t unknown) {
         if (!l.received) return format("no deliveries (0 of %zu)", l.expected);
         if (unknown) return format("no kernel receive time for %zu of %zu deliveries", unknown, l.received);
         return format("%.3f / %.3f / %.3f (max %.2f; %zu of %zu)", s.p50_ms, s.p99_ms, s.p999_ms, s.max_ms, l.received,
                       l.expected);
     };
+    if (path == Path::reference) {
+        rows.push_back(
+            {format("latency p50/p99/p999 ms (%s)", where), spread(l.arrival, l.arrival_unknown), "-", "reference"});
+        return;
+    }
+    double limit = path == Path::redis ? kMaxP99RedisMs : kMaxP99InProcessMs;
     auto met = [&](const LatencySpread& s, std::size_t unknown) {
         return verdict(l.received == l.expected && !unknown && s.p99_ms < limit);
     };

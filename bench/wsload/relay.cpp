@@ -64,7 +64,7 @@ std::string_view header_value(std::string_view head, std::string_view name) {
         std::string_view line = head.substr(at, head.find("\r\n", at) - at);
         if (line.size() > name.size() && line[name.size()] == ':' &&
             std::equal(name.begin(), name.end(), line.begin(),
-                       [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+                       [](unsigned char a, unsigned char b) { return std::tolower(a) == std::tolower(b); })) {
             std::string_view value = line.substr(name.size() + 1);
             while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
             while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
@@ -284,7 +284,8 @@ bool Loop::upgrade(Conn& c) {
     return send(c, answer);
 }
 
-// Handles every complete frame read; false when the connection is to close.
+// Handles every complete frame read; false when the connection is to close. Fragments are not
+// put together: the tool sends every message in one frame.
 bool Loop::use_frames(Conn& c) {
     std::size_t at = 0;
     bool open = true;
