@@ -1,5 +1,6 @@
 // The SQLite writer: where a write runs, that a caller never waits for another process's
-// write lock, and that checkpoints keep the log short when writes run on their callers.
+// write lock, and that checkpoints keep the log short when writes run on their callers, empty
+// it for the callers to append to, and never wait for a reader.
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -61,6 +62,32 @@ protected:
         auto row = reader.prepare("SELECT count(*) FROM notes");
         row.step();
         return row.column_int(0);
+    }
+
+    std::uintmax_t log_size() { return std::filesystem::file_size(path_ + "-wal"); }
+
+    // The log file's size with its header and `frames` frames (each a page and its header),
+    // while it has never started over.
+    std::uintmax_t log_size_with(std::uintmax_t frames) {
+        Connection db(path_);
+        auto row = db.prepare("PRAGMA page_size");
+        row.step();
+        return 32 + frames * (24 + static_cast<std::uintmax_t>(row.column_int(0)));
+    }
+
+    // Writes on this thread until the log holds the 1,000 pages that make a checkpoint due.
+    void fill_log_until_checkpoint_due() {
+        const std::uintmax_t due = log_size_with(1000);
+        std::string body(16 << 10, 'x');
+        for (int i = 0; i < 1000 && log_size() < due; ++i) insert(body);
+        ASSERT_GE(log_size(), due);
+    }
+
+    // Waits up to 10 s for the log file to have `size` bytes; answers its size then.
+    std::uintmax_t wait_for_log_size(std::uintmax_t size) {
+        for (auto until = steady_clock::now() + 10s; log_size() != size && steady_clock::now() < until;)
+            std::this_thread::sleep_for(5ms);
+        return log_size();
     }
 
     std::filesystem::path dir_;
@@ -131,6 +158,43 @@ TEST_F(SqliteWriterTest, CheckpointsKeepTheLogShortWhenWritesRunOnTheirCallers) 
     EXPECT_EQ(count_notes(), 2000);
     auto log_size = std::filesystem::file_size(path_ + "-wal");
     EXPECT_LT(log_size, 12u << 20) << "the log was not checkpointed";
+}
+
+TEST_F(SqliteWriterTest, ACheckpointEmptiesTheLogAndTheWriterStartsTheNewOne) {
+    // Callers' commits then only append to the log: they never write over a block of it (which
+    // may first have to be read back from the disk) nor make the new log's first commit (which
+    // syncs its header).
+    insert("first");
+    fill_log_until_checkpoint_due();
+    // The checkpoint runs on the writer's thread; it empties the file, then commits one frame.
+    const std::uintmax_t one_frame = log_size_with(1);
+    EXPECT_EQ(wait_for_log_size(one_frame), one_frame);
+    EXPECT_EQ(insert("after"), std::this_thread::get_id());
+    EXPECT_GT(log_size(), one_frame) << "the caller's commit did not follow the writer's frame";
+    Connection reader(path_);
+    auto row = reader.prepare("SELECT body FROM notes ORDER BY id DESC LIMIT 1");
+    ASSERT_TRUE(row.step());
+    EXPECT_EQ(row.column_text(0), "after");
+}
+
+TEST_F(SqliteWriterTest, ACheckpointNeverWaitsForAReaderOfTheLog) {
+    insert("before");
+    Connection reader(path_);
+    reader.execute("BEGIN");
+    {
+        auto row = reader.prepare("SELECT count(*) FROM notes");
+        row.step();  // the reader's snapshot now holds the log
+    }
+    fill_log_until_checkpoint_due();
+    // The checkpoint copies what it can and leaves the log as it is; the writer is free again
+    // at once, not after the busy timeout (5 s). The first write is served before the
+    // checkpoint, the second after it.
+    auto started = steady_clock::now();
+    insert("meanwhile");
+    insert("after the checkpoint");
+    EXPECT_LT(steady_clock::now() - started, 2s);
+    EXPECT_GE(log_size(), log_size_with(1000)) << "the log was emptied under its reader";
+    reader.execute("COMMIT");
 }
 
 }  // namespace

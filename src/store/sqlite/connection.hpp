@@ -70,14 +70,18 @@ public:
 
     // Checkpoints become the owner's business: SQLite's automatic one runs inside whichever
     // commit makes the log long enough, on whatever thread made it. wal_pages() then says how
-    // long the log has grown; checkpoint() copies it into the database, as the automatic one
-    // would (PASSIVE: it never waits for readers).
+    // long the log has grown; checkpoint() copies it into the database, never waiting for a
+    // reader, and when no reader still uses the log, empties the file and starts a new log
+    // (connection.cpp says why).
     void take_over_checkpoints();
     int wal_pages() const { return wal_pages_; }
     void checkpoint();
 
 private:
     friend class Transaction;
+
+    // Makes the first commit of an empty log, the one that syncs the log's header.
+    void start_new_log();
 
     sqlite3* db_ = nullptr;
     std::unordered_map<std::string, sqlite3_stmt*> cache_;

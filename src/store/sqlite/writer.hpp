@@ -6,8 +6,9 @@
 // commits once, and only then resumes each caller on its own loop. Under load a commit carries
 // many writes. Callers are event loops, so they never wait for SQLite's write lock: when
 // another process holds it, the write goes to the thread, which may wait. Checkpoints run on
-// the thread too, never in a caller's commit. A client is answered only once its row is
-// committed.
+// the thread too, never in a caller's commit, and so does the first commit of the log that a
+// checkpoint empties (it syncs the log's header): a caller's commit only appends to the log.
+// A client is answered only once its row is committed.
 #pragma once
 
 #include <boost/asio/async_result.hpp>
