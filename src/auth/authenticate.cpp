@@ -11,7 +11,7 @@
 #include "http/responses.hpp"
 #include "util/encoding.hpp"
 #include "util/time.hpp"
-#include "util/offload.hpp"
+#include "util/async_reply.hpp"
 #include "util/validate.hpp"
 
 namespace castera {
@@ -189,7 +189,7 @@ bool origin_is_trusted(const http::Request& req, const Config& config) {
 
 // Not a coroutine on purpose: the strings move straight into the job, never through a frame.
 Task<bool> check_password_off_loop(Loop& loop, std::string raw, std::string encoded) {
-    return offload(loop.app.hashing, [raw = std::move(raw), encoded = std::move(encoded)] {
+    return run_elsewhere(loop.app.hashing, [raw = std::move(raw), encoded = std::move(encoded)] {
         return is_usable_password(encoded) && check_password(raw, encoded);
     });
 }

@@ -29,6 +29,7 @@
 #include "bus/bus_message.hpp"
 #include "bus/redis_link.hpp"
 #include "realtime/frames.hpp"
+#include "util/async_reply.hpp"
 #include "util/random.hpp"
 
 namespace castera::bus {
@@ -97,33 +98,15 @@ return out
 void log_line(const std::string& line) { std::cerr << "castera: bus: " << line << std::endl; }
 
 // Runs `start(done)` on the bus loop and resumes the awaiting coroutine on its own loop with
-// what `done` is given (the first time; later calls are ignored). Not a coroutine (see
-// docs/DESIGN.md, coroutine rules). Every path of the bus calls `done`, a lost link with nothing.
+// what `done` is given (the first time; later calls are ignored). Every path of the bus calls
+// `done`, a lost link with nothing.
 template <typename T, typename Start>
 asio::awaitable<T> ask_bus(asio::io_context& bus, Start start) {
-    auto initiate = [&bus](auto handler, Start start) {
-        using Handler = decltype(handler);
-        auto home = asio::make_work_guard(asio::get_associated_executor(handler));
-        struct Waiting {
-            Handler handler;
-            decltype(home) guard;
-            bool answered = false;
-        };
-        auto waiting = std::make_shared<Waiting>(Waiting{std::move(handler), std::move(home)});
-        asio::post(bus, [waiting, start = std::move(start)]() mutable {
-            start([waiting](T value) {
-                if (waiting->answered) return;
-                waiting->answered = true;
-                auto executor = waiting->guard.get_executor();
-                asio::post(executor, [waiting, value = std::move(value)]() mutable {
-                    std::move(waiting->handler)(std::move(value));
-                    waiting->guard.reset();
-                });
-            });
+    return await_reply<T>([&bus, start = std::move(start)](castera::Reply<T> reply) mutable {
+        asio::post(bus, [start = std::move(start), reply = std::move(reply)]() mutable {
+            start([reply](T value) { reply(std::move(value)); });
         });
-    };
-    return asio::async_initiate<const asio::use_awaitable_t<>&, void(T)>(std::move(initiate), asio::use_awaitable,
-                                                                         std::move(start));
+    });
 }
 
 // A frame for the local receivers, copied once out of the received message.

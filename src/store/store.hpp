@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "store/models.hpp"
+#include "store/transaction.hpp"
 
 namespace castera {
 
@@ -59,33 +60,29 @@ struct OwnerTotals {
     std::int64_t messages = 0;    // messages in the owner's meetings
 };
 
-// A partial change to a meeting: fields that are set are written.
-struct MeetingChanges {
-    std::optional<std::string> title;
-    std::optional<std::optional<std::string>> description;  // set to null when inner is empty
-    std::optional<std::string> type_of;
-    std::optional<TimePoint> scheduled_date;
-    std::optional<std::string> status;
-};
-
+// Reads are virtual, one per question; writes all go through commit(), which each backend
+// implements once: the single-write methods below are one-write transactions.
 class Store {
 public:
     virtual ~Store() = default;
+
+    // Runs the transaction's writes in order, in one commit, and returns their results. Throws
+    // StoreConflict (a uniqueness violation) or StoreUnavailable; then nothing was written.
+    virtual Task<Committed> commit(Transaction transaction) = 0;
 
     // Users.
     virtual Task<std::optional<User>> find_user(Id id) = 0;
     // Email lookup is exact, as Django's default manager (emails are stored as given).
     virtual Task<std::optional<User>> find_user_by_email(std::string email) = 0;
-    virtual Task<User> create_user(NewUser user) = 0;  // throws StoreConflict on a taken email
-    virtual Task<bool> set_password(Id user, std::string hash) = 0;
-    virtual Task<void> touch_last_login(Id user, TimePoint when) = 0;
-    // Partial update of a user's profile and flags (the CLI and the admin use it).
-    virtual Task<bool> update_user(const User& user) = 0;
-    virtual Task<bool> delete_user(Id user) = 0;  // cascades to what hangs off the user
     virtual Task<std::vector<User>> list_users() = 0;
+    Task<User> create_user(NewUser user);  // throws StoreConflict on a taken email
+    Task<bool> set_password(Id user, std::string hash);
+    Task<void> touch_last_login(Id user, TimePoint when);
+    // Rewrites a user's profile and flags (not the password).
+    Task<bool> update_user(User user);
+    Task<bool> delete_user(Id user);  // with everything that hangs off the user
 
     // Sessions (castera_session).
-    virtual Task<void> create_session(Session session) = 0;
     virtual Task<std::optional<Session>> find_session(std::string key_hash) = 0;
     // A session with its user, in one query: the lookup behind every session-authenticated
     // request. Nothing when the session or its user is gone.
@@ -93,49 +90,49 @@ public:
     // The same, and the meeting a request is about (its path's id) along with it, in one
     // statement: one round trip on PostgreSQL, one read transaction on SQLite.
     virtual Task<SessionUserMeeting> find_session_user_and_meeting(std::string key_hash, Id meeting) = 0;
-    virtual Task<void> delete_session(std::string key_hash) = 0;
-    virtual Task<void> delete_user_sessions(Id user) = 0;
+    Task<void> create_session(Session session);
+    Task<void> delete_session(std::string key_hash);
+    Task<void> delete_user_sessions(Id user);
 
     // API tokens (castera_api_token), newest first in listings.
-    virtual Task<ApiToken> create_api_token(ApiToken token) = 0;  // id and created_at set here
     virtual Task<std::vector<ApiToken>> list_api_tokens(Id user) = 0;
     virtual Task<std::optional<ApiToken>> find_api_token(std::string key_hash) = 0;
-    virtual Task<bool> delete_api_token(Id user, Id token) = 0;  // only the owner's token
-    virtual Task<void> touch_api_token(Id token, TimePoint when) = 0;
+    Task<ApiToken> create_api_token(ApiToken token);  // id and created_at set here
+    Task<bool> delete_api_token(Id user, Id token);   // only the owner's token
+    Task<void> touch_api_token(Id token, TimePoint when);
 
     // Meetings.
     virtual Task<std::optional<Meeting>> find_meeting(Id id) = 0;
     virtual Task<std::optional<Meeting>> find_meeting_by_room(std::string room_id) = 0;
     virtual Task<Page<Meeting>> list_meetings(MeetingQuery query) = 0;
-    // Inserts a meeting; id and room_id are ignored and generated, created_on is set here.
-    virtual Task<Meeting> create_meeting(Meeting meeting) = 0;
-    // Applies the changes and returns the updated meeting, or nothing when it does not exist.
-    virtual Task<std::optional<Meeting>> update_meeting(Id id, MeetingChanges changes) = 0;
-    virtual Task<bool> delete_meeting(Id id) = 0;  // cascades to messages, signals, ...
     virtual Task<OwnerTotals> owner_totals(Id owner) = 0;
+    // Inserts a meeting; id and room_id are ignored and generated, created_on is set here.
+    Task<Meeting> create_meeting(Meeting meeting);
+    // Applies the changes and returns the updated meeting, or nothing when it does not exist.
+    Task<std::optional<Meeting>> update_meeting(Id id, MeetingChanges changes);
+    Task<bool> delete_meeting(Id id);  // with its messages, signals, recordings, states
 
     // Messages, oldest first.
     virtual Task<Page<Message>> list_messages(Id meeting, std::optional<std::int64_t> limit,
                                               std::int64_t offset) = 0;
-    virtual Task<Message> create_message(Id meeting, Id user, std::string content) = 0;
-    // Several messages of one author, stored in the order given (in one commit where the
-    // store can) and returned in that order.
-    virtual Task<std::vector<Message>> create_messages(Id meeting, Id user, std::vector<std::string> contents) = 0;
+    Task<Message> create_message(Id meeting, Id user, std::string content);
+    // Several messages of one author, stored in the order given, in one commit, and returned
+    // in that order.
+    Task<std::vector<Message>> create_messages(Id meeting, Id user, std::vector<std::string> contents);
 
     // Recordings, newest first.
     virtual Task<Page<Recording>> list_recordings(Id meeting, std::optional<std::int64_t> limit,
                                                   std::int64_t offset) = 0;
-    virtual Task<Recording> create_recording(Id meeting, Id user, std::string file_url) = 0;
+    Task<Recording> create_recording(Id meeting, Id user, std::string file_url);
 
     // Participant states: one row per (meeting, user), created with defaults on first use.
-    virtual Task<ParticipantState> set_participant_flag(Id meeting, Id user, ParticipantFlag flag,
-                                                        bool value) = 0;
     virtual Task<std::optional<ParticipantState>> find_participant_state(Id meeting, Id user) = 0;
     virtual Task<std::vector<ParticipantState>> list_participant_states(Id meeting) = 0;
+    Task<ParticipantState> set_participant_flags(Id meeting, Id user, FlagChanges flags);
+    Task<ParticipantState> set_participant_flag(Id meeting, Id user, ParticipantFlag flag, bool value);
 
     // Signals (WebRTC signaling history).
-    virtual Task<Signal> create_signal(Id meeting, Id sender, std::string signal_type,
-                                       std::string data_json) = 0;
+    Task<Signal> create_signal(Id meeting, Id sender, std::string signal_type, std::string data_json);
 
     // True when the database answers (for /readyz).
     virtual Task<bool> ping() = 0;
@@ -151,6 +148,10 @@ public:
     virtual void settle_on(const boost::asio::any_io_executor& loop) { (void)loop; }
 
 private:
+    // Commits one write and returns its result.
+    template <typename Result>
+    Task<Result> commit_one(Write write);
+
     std::uint64_t unknown_change_ = 0;
 };
 

@@ -116,7 +116,7 @@ TEST_F(SqliteWriterTest, AWriteResumesItsCallerThroughTheLoopNotFromInsideTheCal
 
 TEST_F(SqliteWriterTest, ACallerNeverWaitsForAnotherProcesssWriteLock) {
     Connection other(path_);
-    std::optional<Transaction> held(std::in_place, other);  // BEGIN IMMEDIATE: the write lock
+    std::optional<SqlTransaction> held(std::in_place, other);  // BEGIN IMMEDIATE: the write lock
     boost::asio::io_context io;
     auto started = steady_clock::now();
     auto ran_on = start_insert(io, "waits", Where::caller_if_idle);

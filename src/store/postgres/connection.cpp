@@ -357,6 +357,7 @@ struct Connection::Pending {
     const Statement& statement;
     const Params& params;
     bool alone;  // sent in a segment of its own (writes, and reads sent again)
+    bool continues = false;  // another statement of its transaction follows in the same segment
     std::optional<Result> result;  // the first failure, else the last result
     std::string failure;           // set when the connection failed under it
     bool sent = false;
@@ -408,6 +409,45 @@ Task<Result> Connection::run(const Statement& statement, const Params& params) {
     }
 }
 
+Task<std::vector<Result>> Connection::run_transaction(const std::vector<Step>& steps) {
+    auto executor = co_await asio::this_coro::executor;
+    if (broken_) throw StoreUnavailable(why_broken());
+    // Queued together, with nothing between them: they leave in one segment.
+    std::vector<std::unique_ptr<Pending>> pendings;
+    std::vector<std::unique_ptr<Forget>> forgets;
+    pendings.reserve(steps.size());
+    forgets.reserve(steps.size());
+    for (const Step& step : steps) {
+        pendings.push_back(std::make_unique<Pending>(*step.statement, *step.params, true, executor));
+        pendings.back()->continues = pendings.size() < steps.size();
+        forgets.push_back(std::make_unique<Forget>(*this, *pendings.back()));
+        unsent_.push_back(pendings.back().get());
+    }
+    if (!send_scheduled_ && !pendings.empty()) {
+        send_scheduled_ = forgets.front()->scheduled_send = true;
+        co_await asio::post(executor, asio::use_awaitable);
+        send_scheduled_ = forgets.front()->scheduled_send = false;
+        send_queued();
+        co_await write_out();
+    }
+    for (auto& pending : pendings) co_await await_answer(*pending);
+    std::vector<Result> results;
+    results.reserve(pendings.size());
+    // The first statement that failed says why; those after it were skipped by the server.
+    for (auto& pending : pendings) {
+        if (!pending->failure.empty()) throw StoreUnavailable(pending->failure);
+        if (!pending->result) {
+            if (pending->skipped) continue;
+            throw StoreUnavailable("PostgreSQL: " + pending->statement.name + ": the server sent no result");
+        }
+        check(*pending->result, pending->statement.name);
+        results.push_back(std::move(*pending->result));
+    }
+    if (results.size() != pendings.size())
+        throw StoreUnavailable("PostgreSQL: a transaction's statements were skipped");
+    co_return results;
+}
+
 bool Connection::send_sync(std::chrono::steady_clock::time_point now) {
     if (!PQpipelineSync(conn_)) {
         fail_everything("PostgreSQL: " + one_line(PQerrorMessage(conn_)));
@@ -442,12 +482,14 @@ bool Connection::send_statement(Pending& pending, std::chrono::steady_clock::tim
 void Connection::send_queued() {
     if (broken_) return fail_everything(why_broken());
     auto now = std::chrono::steady_clock::now();
-    bool segment_open = false;
+    bool segment_open = false;  // statements were sent since the last sync
+    bool in_transaction = false;  // the last one sent is followed by another of its transaction
     for (Pending* pending : unsent_) {
-        if (pending->alone && segment_open && !send_sync(now)) return;
+        if (pending->alone && segment_open && !in_transaction && !send_sync(now)) return;
         if (!send_statement(*pending, now)) return;
-        segment_open = !pending->alone;
-        if (pending->alone && !send_sync(now)) return;
+        in_transaction = pending->continues;
+        segment_open = !pending->alone || pending->continues;
+        if (pending->alone && !pending->continues && !send_sync(now)) return;
     }
     unsent_.clear();
     if (segment_open) send_sync(now);

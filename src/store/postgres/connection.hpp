@@ -48,6 +48,7 @@ public:
     explicit Result(PGresult* result) : result_(result, &PQclear) {}
 
     int rows() const { return PQntuples(result_.get()); }
+    int columns() const { return PQnfields(result_.get()); }
     bool empty() const { return rows() == 0; }
     bool is_null(int row, int column) const { return PQgetisnull(result_.get(), row, column) != 0; }
     std::string text(int row, int column) const;
@@ -64,15 +65,28 @@ private:
     std::unique_ptr<PGresult, decltype(&PQclear)> result_;
 };
 
-// A statement known by name: prepared on a connection the first time it runs there.
+// A statement known by name: prepared on a connection the first time it runs there. Each says
+// whether it writes: a statement that only reads may share a pipeline segment (one implicit
+// transaction) with other reads; anything that writes gets a segment of its own (or its
+// transaction's), so that no other statement's failure can roll back a write that was already
+// answered.
 struct Statement {
+    enum class Effect { reads, writes };
+
+    Statement(std::string name, std::string sql, Effect effect)
+        : name(std::move(name)), sql(std::move(sql)), effect(effect) {}
+
     std::string name;
     std::string sql;
+    Effect effect;
 
-    // A statement that only reads may share a pipeline segment (one implicit transaction) with
-    // other reads; anything that writes gets a segment of its own, so that no other statement's
-    // failure can roll back a write that was already answered.
-    bool only_reads() const { return sql.starts_with("SELECT"); }
+    bool only_reads() const { return effect == Effect::reads; }
+};
+
+// One statement of a transaction, with its parameters.
+struct Step {
+    const Statement* statement;
+    const Params* params;
 };
 
 struct Watch;
@@ -98,6 +112,10 @@ public:
     // Runs a prepared statement. Throws StoreConflict on a unique violation, StoreUnavailable
     // on any other failure; a failure of the connection fails every statement in flight on it.
     Task<Result> run(const Statement& statement, const Params& params);
+
+    // Runs the steps in one pipeline segment of their own, so one transaction: all of them or
+    // none. Returns their results in order; throws as run() does, for the first that failed.
+    Task<std::vector<Result>> run_transaction(const std::vector<Step>& steps);
 
     // False once the connection failed; the pool then drops it and opens another.
     bool usable() const;

@@ -21,49 +21,30 @@ public:
     PostgresStore(std::string conninfo, std::size_t pool_size);
     ~PostgresStore() override;
 
+    Task<Committed> commit(Transaction transaction) override;
+
     Task<std::optional<User>> find_user(Id id) override;
     Task<std::optional<User>> find_user_by_email(std::string email) override;
-    Task<User> create_user(NewUser user) override;
-    Task<bool> set_password(Id user, std::string hash) override;
-    Task<void> touch_last_login(Id user, TimePoint when) override;
-    Task<bool> update_user(const User& user) override;
-    Task<bool> delete_user(Id user) override;
     Task<std::vector<User>> list_users() override;
 
-    Task<void> create_session(Session session) override;
     Task<std::optional<Session>> find_session(std::string key_hash) override;
     Task<std::optional<SessionUser>> find_session_user(std::string key_hash) override;
     Task<SessionUserMeeting> find_session_user_and_meeting(std::string key_hash, Id meeting) override;
-    Task<void> delete_session(std::string key_hash) override;
-    Task<void> delete_user_sessions(Id user) override;
 
-    Task<ApiToken> create_api_token(ApiToken token) override;
     Task<std::vector<ApiToken>> list_api_tokens(Id user) override;
     Task<std::optional<ApiToken>> find_api_token(std::string key_hash) override;
-    Task<bool> delete_api_token(Id user, Id token) override;
-    Task<void> touch_api_token(Id token, TimePoint when) override;
 
     Task<std::optional<Meeting>> find_meeting(Id id) override;
     Task<std::optional<Meeting>> find_meeting_by_room(std::string room_id) override;
     Task<Page<Meeting>> list_meetings(MeetingQuery query) override;
-    Task<Meeting> create_meeting(Meeting meeting) override;
-    Task<std::optional<Meeting>> update_meeting(Id id, MeetingChanges changes) override;
-    Task<bool> delete_meeting(Id id) override;
     Task<OwnerTotals> owner_totals(Id owner) override;
 
     Task<Page<Message>> list_messages(Id meeting, std::optional<std::int64_t> limit, std::int64_t offset) override;
-    Task<Message> create_message(Id meeting, Id user, std::string content) override;
-    Task<std::vector<Message>> create_messages(Id meeting, Id user, std::vector<std::string> contents) override;
-
     Task<Page<Recording>> list_recordings(Id meeting, std::optional<std::int64_t> limit,
                                           std::int64_t offset) override;
-    Task<Recording> create_recording(Id meeting, Id user, std::string file_url) override;
 
-    Task<ParticipantState> set_participant_flag(Id meeting, Id user, ParticipantFlag flag, bool value) override;
     Task<std::optional<ParticipantState>> find_participant_state(Id meeting, Id user) override;
     Task<std::vector<ParticipantState>> list_participant_states(Id meeting) override;
-
-    Task<Signal> create_signal(Id meeting, Id sender, std::string signal_type, std::string data_json) override;
 
     Task<bool> ping() override;
     void settle_on(const boost::asio::any_io_executor& loop) override;

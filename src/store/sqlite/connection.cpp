@@ -152,7 +152,7 @@ void Connection::checkpoint() {
 // its own value: one page written, nothing changed. Should another process hold the write
 // lock, its commit starts the log instead.
 void Connection::start_new_log() {
-    auto transaction = Transaction::try_begin(*this);
+    auto transaction = SqlTransaction::try_begin(*this);
     if (!transaction) return;
     std::int64_t version = 0;
     {
@@ -190,11 +190,11 @@ void Connection::execute(const char* sql) {
     }
 }
 
-Transaction::Transaction(Connection& connection) : connection_(connection) {
+SqlTransaction::SqlTransaction(Connection& connection) : connection_(connection) {
     connection_.prepare("BEGIN IMMEDIATE").run();
 }
 
-std::optional<Transaction> Transaction::try_begin(Connection& connection) {
+std::optional<SqlTransaction> SqlTransaction::try_begin(Connection& connection) {
     Statement begin = connection.prepare("BEGIN IMMEDIATE");
     // Nothing between these two throws: the connection never keeps the zero timeout.
     sqlite3_busy_timeout(connection.db_, 0);
@@ -202,10 +202,10 @@ std::optional<Transaction> Transaction::try_begin(Connection& connection) {
     sqlite3_busy_timeout(connection.db_, kBusyTimeoutMs);
     if ((rc & 0xff) == SQLITE_BUSY) return std::nullopt;
     if (rc != SQLITE_OK) fail(connection.db_, rc, "begin");
-    return Transaction(connection, Begun{});
+    return SqlTransaction(connection, Begun{});
 }
 
-Transaction::~Transaction() {
+SqlTransaction::~SqlTransaction() {
     if (done_) return;
     try {
         connection_.prepare("ROLLBACK").run();
@@ -214,7 +214,7 @@ Transaction::~Transaction() {
     }
 }
 
-void Transaction::commit() {
+void SqlTransaction::commit() {
     connection_.prepare("COMMIT").run();
     done_ = true;
 }

@@ -78,7 +78,7 @@ public:
     void checkpoint();
 
 private:
-    friend class Transaction;
+    friend class SqlTransaction;
 
     // Makes the first commit of an empty log, the one that syncs the log's header.
     void start_new_log();
@@ -90,22 +90,22 @@ private:
 
 // Runs a group of statements as one transaction (BEGIN IMMEDIATE, so that two writers never
 // deadlock upgrading a read lock); rolls back unless commit() was called.
-class Transaction {
+class SqlTransaction {
 public:
-    explicit Transaction(Connection& connection);
+    explicit SqlTransaction(Connection& connection);
     // The same, unless another connection holds the database's write lock: then nothing, at
     // once, rather than waiting for it.
-    static std::optional<Transaction> try_begin(Connection& connection);
-    Transaction(const Transaction&) = delete;
-    Transaction& operator=(const Transaction&) = delete;
-    ~Transaction();
+    static std::optional<SqlTransaction> try_begin(Connection& connection);
+    SqlTransaction(const SqlTransaction&) = delete;
+    SqlTransaction& operator=(const SqlTransaction&) = delete;
+    ~SqlTransaction();
     void commit();
 
-    Transaction(Transaction&& other) noexcept : connection_(other.connection_), done_(std::exchange(other.done_, true)) {}
+    SqlTransaction(SqlTransaction&& other) noexcept : connection_(other.connection_), done_(std::exchange(other.done_, true)) {}
 
 private:
     struct Begun {};
-    Transaction(Connection& connection, Begun) : connection_(connection) {}
+    SqlTransaction(Connection& connection, Begun) : connection_(connection) {}
 
     Connection& connection_;
     bool done_ = false;

@@ -101,7 +101,7 @@ int stored_version(Connection& connection) {
 }  // namespace
 
 void migrate(Connection& connection) {
-    Transaction transaction(connection);
+    SqlTransaction transaction(connection);
     int version = stored_version(connection);
     if (version > kCurrentVersion)
         throw std::runtime_error("the database has schema version " + std::to_string(version) +

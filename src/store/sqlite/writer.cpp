@@ -67,7 +67,7 @@ void Writer::release_from_caller() {
 std::unique_ptr<Writer::JobBase> Writer::write_here(std::unique_ptr<JobBase> job) {
     std::exception_ptr commit_failure;
     try {
-        auto transaction = Transaction::try_begin(connection());
+        auto transaction = SqlTransaction::try_begin(connection());
         if (!transaction) return job;
         // Alone in its transaction: should the write fail, the transaction is undone with it.
         job->execute(*db_);
@@ -110,7 +110,7 @@ void Writer::thread_main() {
 
 std::exception_ptr Writer::write_batch(std::deque<std::unique_ptr<JobBase>>& batch) {
     try {
-        Transaction transaction(connection());
+        SqlTransaction transaction(connection());
         for (auto& job : batch) execute_in_savepoint(*db_, *job);
         transaction.commit();
         return nullptr;

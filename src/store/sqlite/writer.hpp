@@ -11,10 +11,7 @@
 // A client is answered only once its row is committed.
 #pragma once
 
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/awaitable.hpp>
 
 #include <condition_variable>
 #include <deque>
@@ -28,18 +25,9 @@
 #include <utility>
 
 #include "store/sqlite/connection.hpp"
+#include "util/async_reply.hpp"
 
 namespace castera::sqlite {
-
-// How a write completes: with its failure, and its result when it has one.
-template <typename Result>
-struct CompletionSignature {
-    using type = void(std::exception_ptr, Result);
-};
-template <>
-struct CompletionSignature<void> {
-    using type = void(std::exception_ptr);
-};
 
 class Writer {
 public:
@@ -71,7 +59,7 @@ public:
     };
 
 private:
-    template <typename Fn, typename Handler>
+    template <typename Fn>
     struct TypedJob;
 
     void submit(std::unique_ptr<JobBase> job, Where where);
@@ -103,13 +91,11 @@ private:
     std::thread thread_;  // last: it starts once everything above exists
 };
 
-template <typename Fn, typename Handler>
+template <typename Fn>
 struct Writer::TypedJob final : Writer::JobBase {
     using Result = std::invoke_result_t<Fn&, Connection&>;
-    using Guard = boost::asio::executor_work_guard<boost::asio::associated_executor_t<Handler>>;
 
-    TypedJob(Fn w, Handler h)
-        : work(std::move(w)), handler(std::move(h)), guard(boost::asio::get_associated_executor(handler)) {}
+    TypedJob(Fn w, Reply<Result> r) : work(std::move(w)), reply(std::move(r)) {}
 
     void execute(Connection& db) override {
         try {
@@ -124,21 +110,13 @@ struct Writer::TypedJob final : Writer::JobBase {
 
     void finish(std::exception_ptr commit_failure) override {
         if (!failure) failure = commit_failure;
-        auto home = guard.get_executor();
-        boost::asio::post(home, [handler = std::move(handler), failure = failure,
-                                 result = std::move(result)]() mutable {
-            if constexpr (std::is_void_v<Result>) {
-                std::move(handler)(failure);
-            } else {
-                if (failure) std::move(handler)(failure, Result{});
-                else std::move(handler)(failure, std::move(*result));
-            }
-        });
+        if (failure) reply.fail(failure);
+        else if constexpr (std::is_void_v<Result>) reply();
+        else reply(std::move(*result));
     }
 
     Fn work;
-    Handler handler;
-    Guard guard;
+    Reply<Result> reply;
     std::conditional_t<std::is_void_v<Result>, bool, std::optional<Result>> result{};
     std::exception_ptr failure;
 };
@@ -146,13 +124,9 @@ struct Writer::TypedJob final : Writer::JobBase {
 template <typename Fn>
 boost::asio::awaitable<std::invoke_result_t<Fn&, Connection&>> Writer::run(Fn work, Where where) {
     using Result = std::invoke_result_t<Fn&, Connection&>;
-    using Signature = typename CompletionSignature<Result>::type;
-    auto initiate = [this, where](auto handler, Fn job_work) {
-        using HandlerType = decltype(handler);
-        submit(std::make_unique<TypedJob<Fn, HandlerType>>(std::move(job_work), std::move(handler)), where);
-    };
-    return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, Signature>(
-        std::move(initiate), boost::asio::use_awaitable, std::move(work));
+    return await_reply<Result>([this, where, work = std::move(work)](Reply<Result> reply) mutable {
+        submit(std::make_unique<TypedJob<Fn>>(std::move(work), std::move(reply)), where);
+    });
 }
 
 }  // namespace castera::sqlite

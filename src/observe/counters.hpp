@@ -1,0 +1,114 @@
+// Counters: what castera has done and holds, kept where it happens and summed when asked
+// (a metrics scrape, a graceful stop). Each event loop owns a LoopCounters that only its own
+// thread changes: a relaxed load and store, no lock and no read-modify-write shared between
+// cores, so counting costs a request nothing measurable. Counters touched by any thread (the
+// Redis bus's, the throttle's) are plain atomics in ProcessCounters. The CounterRegistry, owned
+// by the App, holds them all.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+
+namespace castera {
+
+// Written by one thread only; read by any.
+class LoopCounter {
+public:
+    void add(std::uint64_t n = 1) { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    std::uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<std::uint64_t> value_{0};
+};
+
+// A level (open connections, statements in flight), written by one thread only.
+class LoopGauge {
+public:
+    void add(std::int64_t n = 1) { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    void sub(std::int64_t n = 1) { add(-n); }
+    std::int64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<std::int64_t> value_{0};
+};
+
+// One event loop's counters.
+struct LoopCounters {
+    LoopGauge requests_in_flight;        // HTTP requests being handled
+    LoopGauge websockets_compat;         // open WebSockets, old protocol
+    LoopGauge websockets_typed;          // open WebSockets, castera.v2
+    LoopCounter ws_frames_received;
+    LoopCounter ws_frames_sent;
+    LoopCounter ws_dropped_slow_reader;  // closed: outbound queue overflow
+    LoopCounter ws_dropped_rate_limit;   // frames refused (or closed) over the rate limit
+    LoopCounter ws_dropped_frame_size;   // closed: a frame over the size limit
+    LoopCounter chats_stored;            // chat messages written, REST and WebSocket
+    LoopCounter db_errors;               // store failures seen by a request or a session
+    LoopCounter login_throttled;         // password logins refused by the throttle
+    LoopCounter errors_logged;           // unexpected exceptions caught and logged
+};
+
+// Counters changed from any thread.
+struct ProcessCounters {
+    std::atomic<std::uint64_t> bus_reconnects{0};
+    std::atomic<std::uint64_t> bus_events_dropped{0};     // not published: Redis away or too slow
+    std::atomic<std::uint64_t> bus_messages_malformed{0};
+    std::atomic<std::uint64_t> log_lines_dropped{0};
+};
+
+// The sum of every loop's counters.
+struct CounterTotals {
+    std::int64_t requests_in_flight = 0;
+    std::int64_t websockets_compat = 0;
+    std::int64_t websockets_typed = 0;
+    std::uint64_t ws_frames_received = 0;
+    std::uint64_t ws_frames_sent = 0;
+    std::uint64_t ws_dropped_slow_reader = 0;
+    std::uint64_t ws_dropped_rate_limit = 0;
+    std::uint64_t ws_dropped_frame_size = 0;
+    std::uint64_t chats_stored = 0;
+    std::uint64_t db_errors = 0;
+    std::uint64_t login_throttled = 0;
+    std::uint64_t errors_logged = 0;
+
+    std::int64_t websockets() const { return websockets_compat + websockets_typed; }
+};
+
+class CounterRegistry {
+public:
+    // A new loop's counters; they live as long as the registry.
+    LoopCounters& add_loop() {
+        std::lock_guard lock(mutex_);
+        return loops_.emplace_back();
+    }
+
+    CounterTotals totals() const {
+        CounterTotals t;
+        std::lock_guard lock(mutex_);
+        for (const LoopCounters& c : loops_) {
+            t.requests_in_flight += c.requests_in_flight.value();
+            t.websockets_compat += c.websockets_compat.value();
+            t.websockets_typed += c.websockets_typed.value();
+            t.ws_frames_received += c.ws_frames_received.value();
+            t.ws_frames_sent += c.ws_frames_sent.value();
+            t.ws_dropped_slow_reader += c.ws_dropped_slow_reader.value();
+            t.ws_dropped_rate_limit += c.ws_dropped_rate_limit.value();
+            t.ws_dropped_frame_size += c.ws_dropped_frame_size.value();
+            t.chats_stored += c.chats_stored.value();
+            t.db_errors += c.db_errors.value();
+            t.login_throttled += c.login_throttled.value();
+            t.errors_logged += c.errors_logged.value();
+        }
+        return t;
+    }
+
+    ProcessCounters process;
+
+private:
+    mutable std::mutex mutex_;
+    std::deque<LoopCounters> loops_;  // a deque: adding one never moves the others
+};
+
+}  // namespace castera

@@ -1,0 +1,354 @@
+#include "store/postgres/writes.hpp"
+
+#include <array>
+
+#include "store/postgres/rows.hpp"
+#include "store/sql_shared.hpp"
+#include "store/store.hpp"
+#include "util/random.hpp"
+#include "util/time.hpp"
+
+namespace castera::postgres {
+namespace {
+
+constexpr auto kWrites = Statement::Effect::writes;
+
+// Django sets no database defaults: every NOT NULL column is given.
+const Statement kCreateUser{"create_user",
+                            "INSERT INTO users_user (password, is_superuser, email, full_name, image, role, "
+                            "is_active, is_staff) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                            kWrites};
+const Statement kUpdateUser{"update_user",
+                            "UPDATE users_user SET email = $2, full_name = $3, image = $4, role = $5, "
+                            "is_active = $6, is_staff = $7, is_superuser = $8 WHERE id = $1",
+                            kWrites};
+const Statement kSetPassword{"set_password", "UPDATE users_user SET password = $2 WHERE id = $1", kWrites};
+const Statement kTouchLastLogin{"touch_last_login", "UPDATE users_user SET last_login = $2 WHERE id = $1", kWrites};
+const Statement kCreateSession{"create_session",
+                               "INSERT INTO castera_session (key_hash, user_id, expires) VALUES ($1, $2, $3) "
+                               "ON CONFLICT (key_hash) DO UPDATE SET user_id = EXCLUDED.user_id, "
+                               "expires = EXCLUDED.expires",
+                               kWrites};
+const Statement kDeleteSession{"delete_session", "DELETE FROM castera_session WHERE key_hash = $1", kWrites};
+const Statement kDeleteUserSessions{"delete_user_sessions", "DELETE FROM castera_session WHERE user_id = $1", kWrites};
+const Statement kCreateToken{"create_api_token",
+                             "INSERT INTO castera_api_token (user_id, name, key_hash, prefix, created_at, expires_at) "
+                             "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                             kWrites};
+const Statement kDeleteToken{"delete_api_token", "DELETE FROM castera_api_token WHERE id = $1 AND user_id = $2",
+                             kWrites};
+const Statement kTouchToken{"touch_api_token", "UPDATE castera_api_token SET last_used_at = $2 WHERE id = $1",
+                            kWrites};
+const Statement kCreateMeeting{"create_meeting",
+                               "INSERT INTO meetings_meeting (title, description, type_of, created_on, room_id, "
+                               "scheduled_date, status, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                               kWrites};
+// A column is written only when the change carries it: a NULL parameter keeps the old value,
+// and $7 says whether the description (which may become NULL) is part of the change.
+const Statement kUpdateMeeting{"update_meeting",
+                               "UPDATE meetings_meeting SET title = coalesce($2, title), "
+                               "description = CASE WHEN $7::boolean THEN $3::text ELSE description END, "
+                               "type_of = coalesce($4, type_of), "
+                               "scheduled_date = coalesce($5::timestamptz, scheduled_date), "
+                               "status = coalesce($6, status) WHERE id = $1 RETURNING " +
+                                   std::string(sql::kMeetingColumns),
+                               kWrites};
+const Statement kCreateMessage{"create_message",
+                               "INSERT INTO meetings_message (content, timestamp, meeting_id, user_id) "
+                               "VALUES ($1, $2, $3, $4) "
+                               "RETURNING id, (SELECT email FROM users_user WHERE id = $4)",
+                               kWrites};
+const Statement kCreateRecording{"create_recording",
+                                 "INSERT INTO meetings_recording (file_url, created_at, meeting_id, uploaded_by_id) "
+                                 "VALUES ($1, $2, $3, $4) "
+                                 "RETURNING id, (SELECT email FROM users_user WHERE id = $4)",
+                                 kWrites};
+const Statement kCreateSignal{"create_signal",
+                              "INSERT INTO meetings_signal (signal_type, data, created_at, meeting_id, sender_id) "
+                              "VALUES ($1, $2::jsonb, $3, $4, $5) "
+                              "RETURNING id, (SELECT email FROM users_user WHERE id = $5)",
+                              kWrites};
+
+// "<prefix><n> AS (DELETE FROM table WHERE column <condition>), "
+void append_delete(std::string& sql, char prefix, int n, const sql::Dependent& d, std::string_view condition) {
+    sql += prefix;
+    sql.append(std::to_string(n)).append(" AS (DELETE FROM ").append(d.table).append(" WHERE ").append(d.column);
+    sql.append(" ").append(condition).append("), ");
+}
+
+// Django's cascade for a meeting, in one statement.
+Statement delete_meeting_statement() {
+    std::string sql = "WITH ";
+    int n = 0;
+    for (const auto& d : sql::kMeetingDependents) append_delete(sql, 'd', n++, d, "= $1");
+    sql.resize(sql.size() - 2);
+    sql += " DELETE FROM meetings_meeting WHERE id = $1";
+    return Statement{"delete_meeting", std::move(sql), kWrites};
+}
+const Statement kDeleteMeeting = delete_meeting_statement();
+
+// Django's cascade for a user, in one statement: the user's meetings with everything in them,
+// what the user wrote or holds elsewhere, and the rows of those of Django's tables that exist.
+Statement delete_user_statement(unsigned django_tables) {
+    std::string sql = "WITH owned AS (SELECT id FROM meetings_meeting WHERE user_id = $1), ";
+    int n = 0;
+    for (const auto& d : sql::kMeetingDependents)
+        append_delete(sql, 'm', n++, d, "IN (SELECT id FROM owned)");
+    sql += "meetings AS (DELETE FROM meetings_meeting WHERE user_id = $1), ";
+    unsigned bit = 0;
+    n = 0;
+    for (const auto& d : sql::kUserDependents) {
+        if (d.django_only && !(django_tables & (1u << bit++))) continue;
+        append_delete(sql, 'u', n++, d, "= $1");
+    }
+    sql.resize(sql.size() - 2);
+    sql += " DELETE FROM users_user WHERE id = $1";
+    return Statement{"delete_user_" + std::to_string(django_tables), std::move(sql), kWrites};
+}
+
+constexpr unsigned kDjangoTableCount = [] {
+    unsigned n = 0;
+    for (const auto& d : sql::kUserDependents) n += d.django_only ? 1 : 0;
+    return n;
+}();
+
+const Statement& delete_user(unsigned django_tables) {
+    static const std::vector<Statement> statements = [] {
+        std::vector<Statement> all;
+        for (unsigned mask = 0; mask < (1u << kDjangoTableCount); ++mask) all.push_back(delete_user_statement(mask));
+        return all;
+    }();
+    return statements.at(django_tables);
+}
+
+// Creates the state with Django's defaults and the given flags ($3... in flag order), or sets
+// only the given flags on the row that exists. `given` has a bit per flag.
+Statement set_flags_statement(unsigned given) {
+    std::string columns, values, updates;
+    int parameter = 3;
+    for (std::size_t i = 0; i < sql::kFlagColumns.size(); ++i) {
+        const auto& f = sql::kFlagColumns[i];
+        columns.append(f.column).append(", ");
+        if (given & (1u << i)) {
+            values.append("$").append(std::to_string(parameter++)).append(", ");
+            updates.append(f.column).append(" = EXCLUDED.").append(f.column).append(", ");
+        } else {
+            values.append(f.default_value ? "true, " : "false, ");
+        }
+    }
+    // With no flag given the row is made (or kept) as it is; RETURNING needs an update.
+    if (updates.empty()) updates = "meeting_id = EXCLUDED.meeting_id, ";
+    updates.resize(updates.size() - 2);
+    return Statement{"set_flags_" + std::to_string(given),
+                     "INSERT INTO meetings_participantstate (" + columns + "meeting_id, user_id) VALUES (" + values +
+                         "$1, $2) ON CONFLICT (meeting_id, user_id) DO UPDATE SET " + updates +
+                         " RETURNING id, meeting_id, user_id, (SELECT email FROM users_user WHERE id = $2), "
+                         "audio_muted, video_stopped, in_call, raised_hand, screen_sharing",
+                     kWrites};
+}
+
+const Statement& set_flags(unsigned given) {
+    static const std::vector<Statement> statements = [] {
+        std::vector<Statement> all;
+        for (unsigned mask = 0; mask < (1u << sql::kFlagColumns.size()); ++mask) all.push_back(set_flags_statement(mask));
+        return all;
+    }();
+    return statements.at(given);
+}
+
+}  // namespace
+
+bool WritePlan::needs_django_tables(const Transaction& transaction) {
+    for (const Write& w : transaction.writes())
+        if (std::holds_alternative<write::DeleteUser>(w)) return true;
+    return false;
+}
+
+void WritePlan::add(const Statement& statement, Params params) {
+    params_.push_back(std::move(params));
+    steps_.push_back(Step{&statement, &params_.back()});
+    ++planned_.back().count;
+}
+
+// Times and generated values are set here, so that each write's result is known without reading it back.
+WritePlan::WritePlan(Transaction& transaction, unsigned django_tables) : transaction_(transaction) {
+    for (Write& w : transaction.writes()) {
+        planned_.push_back(Planned{steps_.size(), 0});
+        std::visit(
+            [&](auto& write) {
+                using W = std::decay_t<decltype(write)>;
+                Params p;
+                if constexpr (std::is_same_v<W, write::CreateUser>) {
+                    const NewUser& u = write.user;
+                    p.add(u.password).add(u.is_superuser).add(u.email).add(u.full_name).add(u.image);
+                    p.add(u.role).add(u.is_active).add(u.is_staff);
+                    add(kCreateUser, std::move(p));
+                } else if constexpr (std::is_same_v<W, write::UpdateUser>) {
+                    const User& u = write.user;
+                    p.add(u.id).add(u.email).add(u.full_name).add(u.image).add(u.role);
+                    p.add(u.is_active).add(u.is_staff).add(u.is_superuser);
+                    add(kUpdateUser, std::move(p));
+                } else if constexpr (std::is_same_v<W, write::DeleteUser>) {
+                    add(delete_user(django_tables), std::move(p.add(write.user)));
+                } else if constexpr (std::is_same_v<W, write::SetPassword>) {
+                    add(kSetPassword, std::move(p.add(write.user).add(write.hash)));
+                } else if constexpr (std::is_same_v<W, write::TouchLastLogin>) {
+                    add(kTouchLastLogin, std::move(p.add(write.user).add(write.when)));
+                } else if constexpr (std::is_same_v<W, write::CreateSession>) {
+                    const Session& s = write.session;
+                    add(kCreateSession, std::move(p.add(s.key_hash).add(s.user_id).add(s.expires)));
+                } else if constexpr (std::is_same_v<W, write::DeleteSession>) {
+                    add(kDeleteSession, std::move(p.add(write.key_hash)));
+                } else if constexpr (std::is_same_v<W, write::DeleteUserSessions>) {
+                    add(kDeleteUserSessions, std::move(p.add(write.user)));
+                } else if constexpr (std::is_same_v<W, write::CreateApiToken>) {
+                    ApiToken& t = write.token;
+                    t.created_at = now_utc();
+                    p.add(t.user_id).add(t.name).add(t.key_hash).add(t.prefix).add(t.created_at).add(t.expires_at);
+                    add(kCreateToken, std::move(p));
+                } else if constexpr (std::is_same_v<W, write::DeleteApiToken>) {
+                    add(kDeleteToken, std::move(p.add(write.token).add(write.user)));
+                } else if constexpr (std::is_same_v<W, write::TouchApiToken>) {
+                    add(kTouchToken, std::move(p.add(write.token).add(write.when)));
+                } else if constexpr (std::is_same_v<W, write::CreateMeeting>) {
+                    Meeting& m = write.meeting;
+                    m.room_id = random_uuid4();
+                    m.created_on = now_utc();
+                    p.add(m.title).add(m.description).add(m.type_of).add(m.created_on);
+                    p.add(m.room_id).add(m.scheduled_date).add(m.status).add(m.user_id);
+                    add(kCreateMeeting, std::move(p));
+                } else if constexpr (std::is_same_v<W, write::UpdateMeeting>) {
+                    const MeetingChanges& c = write.changes;
+                    p.add(write.meeting).add(c.title).add(c.description ? *c.description : std::nullopt);
+                    p.add(c.type_of).add(c.scheduled_date).add(c.status).add(c.description.has_value());
+                    add(kUpdateMeeting, std::move(p));
+                } else if constexpr (std::is_same_v<W, write::DeleteMeeting>) {
+                    add(kDeleteMeeting, std::move(p.add(write.meeting)));
+                } else if constexpr (std::is_same_v<W, write::CreateMessages>) {
+                    // One INSERT per message, all in this transaction's segment.
+                    TimePoint now = planned_.back().at = now_utc();
+                    for (const std::string& content : write.contents) {
+                        Params one;
+                        one.add(content).add(now).add(write.meeting).add(write.user);
+                        add(kCreateMessage, std::move(one));
+                    }
+                } else if constexpr (std::is_same_v<W, write::CreateRecording>) {
+                    TimePoint now = planned_.back().at = now_utc();
+                    add(kCreateRecording, std::move(p.add(write.file_url).add(now).add(write.meeting).add(write.user)));
+                } else if constexpr (std::is_same_v<W, write::SetParticipantFlags>) {
+                    // The last value given for a flag wins.
+                    std::array<std::optional<bool>, sql::kFlagColumns.size()> value{};
+                    for (auto [flag, on] : write.flags) value[static_cast<std::size_t>(flag)] = on;
+                    unsigned given = 0;
+                    p.add(write.meeting).add(write.user);
+                    for (std::size_t i = 0; i < value.size(); ++i) {
+                        if (!value[i]) continue;
+                        given |= 1u << i;
+                        p.add(*value[i]);
+                    }
+                    add(set_flags(given), std::move(p));
+                } else if constexpr (std::is_same_v<W, write::CreateSignal>) {
+                    TimePoint now = planned_.back().at = now_utc();
+                    p.add(write.signal_type).add(write.data_json).add(now).add(write.meeting).add(write.sender);
+                    add(kCreateSignal, std::move(p));
+                }
+            },
+            w);
+    }
+}
+
+namespace {
+
+// A write's result from its statements' results and what the plan set (ids come back from
+// RETURNING; times were chosen by the plan).
+struct Decode {
+    std::vector<Result>& results;
+    std::size_t first;
+    TimePoint at;
+
+    const Result& result(std::size_t i = 0) const { return results.at(first + i); }
+    bool found() const { return result().affected() > 0; }
+
+    WriteResult operator()(write::CreateUser& w) {
+        NewUser& u = w.user;
+        return User{.id = result().integer(0, 0),
+                    .email = std::move(u.email),
+                    .password = std::move(u.password),
+                    .is_superuser = u.is_superuser,
+                    .full_name = std::move(u.full_name),
+                    .image = std::move(u.image),
+                    .role = std::move(u.role),
+                    .is_active = u.is_active,
+                    .is_staff = u.is_staff};
+    }
+    WriteResult operator()(write::UpdateUser&) { return found(); }
+    WriteResult operator()(write::DeleteUser&) { return found(); }
+    WriteResult operator()(write::SetPassword&) { return found(); }
+    WriteResult operator()(write::TouchLastLogin&) { return std::monostate{}; }
+    WriteResult operator()(write::CreateSession&) { return std::monostate{}; }
+    WriteResult operator()(write::DeleteSession&) { return std::monostate{}; }
+    WriteResult operator()(write::DeleteUserSessions&) { return std::monostate{}; }
+    WriteResult operator()(write::CreateApiToken& w) {
+        w.token.id = result().integer(0, 0);
+        return std::move(w.token);
+    }
+    WriteResult operator()(write::DeleteApiToken&) { return found(); }
+    WriteResult operator()(write::TouchApiToken&) { return std::monostate{}; }
+    WriteResult operator()(write::CreateMeeting& w) {
+        w.meeting.id = result().integer(0, 0);
+        return std::move(w.meeting);
+    }
+    WriteResult operator()(write::UpdateMeeting&) {
+        if (result().empty()) return std::optional<Meeting>{};
+        return std::optional<Meeting>(read_meeting(result(), 0));
+    }
+    WriteResult operator()(write::DeleteMeeting&) { return found(); }
+    WriteResult operator()(write::CreateMessages& w) {
+        std::vector<Message> stored;
+        stored.reserve(w.contents.size());
+        for (std::size_t i = 0; i < w.contents.size(); ++i)
+            stored.push_back(Message{.id = result(i).integer(0, 0),
+                                     .meeting_id = w.meeting,
+                                     .user_id = w.user,
+                                     .user_email = result(i).optional_text(0, 1).value_or(""),
+                                     .content = std::move(w.contents[i]),
+                                     .timestamp = at});
+        return stored;
+    }
+    WriteResult operator()(write::CreateRecording& w) {
+        return Recording{.id = result().integer(0, 0),
+                         .meeting_id = w.meeting,
+                         .uploaded_by = w.user,
+                         .uploaded_by_email = result().optional_text(0, 1).value_or(""),
+                         .file_url = std::move(w.file_url),
+                         .created_at = at};
+    }
+    WriteResult operator()(write::SetParticipantFlags&) {
+        if (result().empty()) throw StoreUnavailable("PostgreSQL: the participant state was not written");
+        return read_state(result(), 0);
+    }
+    WriteResult operator()(write::CreateSignal& w) {
+        return Signal{.id = result().integer(0, 0),
+                      .meeting_id = w.meeting,
+                      .sender_id = w.sender,
+                      .sender_email = result().optional_text(0, 1).value_or(""),
+                      .signal_type = std::move(w.signal_type),
+                      .data = std::move(w.data_json),
+                      .created_at = at};
+    }
+};
+
+}  // namespace
+
+Committed WritePlan::results(std::vector<Result>& results) {
+    std::vector<WriteResult> out;
+    out.reserve(planned_.size());
+    auto& writes = transaction_.writes();
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+        WriteResult r = std::visit(Decode{results, planned_[i].first, planned_[i].at}, writes[i]);
+        out.push_back(std::move(r));
+    }
+    return Committed(std::move(out));
+}
+
+}  // namespace castera::postgres

@@ -1,0 +1,277 @@
+#include "store/sqlite/writes.hpp"
+
+#include <string>
+
+#include "store/sql_shared.hpp"
+#include "store/sqlite/rows.hpp"
+#include "store/store.hpp"
+#include "util/random.hpp"
+#include "util/time.hpp"
+
+namespace castera::sqlite {
+namespace {
+
+// A group of more than this many chats is stored on the writer's thread.
+constexpr std::size_t kMostRowsOnCaller = 8;
+
+bool table_exists(Connection& db, std::string_view table) {
+    Statement row = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+    row.bind(1, table);
+    return row.step();
+}
+
+void delete_dependents(Connection& db, const sql::Dependent& d, std::string_view key_sql, Id key) {
+    if (d.django_only && !table_exists(db, d.table)) return;
+    std::string sql = "DELETE FROM ";
+    sql.append(d.table).append(" WHERE ").append(d.column).append(" ").append(key_sql);
+    db.prepare(sql).bind(1, key).run();
+}
+
+// Django's cascade for a meeting: its rows first, then the meeting.
+bool delete_meeting(Connection& db, Id meeting) {
+    for (const auto& d : sql::kMeetingDependents) delete_dependents(db, d, "= ?1", meeting);
+    db.prepare("DELETE FROM meetings_meeting WHERE id = ?1").bind(1, meeting).run();
+    return db.changes() > 0;
+}
+
+// Django's cascade for a user: the user's meetings with their rows, what the user wrote or
+// holds elsewhere, then the user.
+bool delete_user(Connection& db, Id user) {
+    constexpr std::string_view owned = "IN (SELECT id FROM meetings_meeting WHERE user_id = ?1)";
+    for (const auto& d : sql::kMeetingDependents) delete_dependents(db, d, owned, user);
+    db.prepare("DELETE FROM meetings_meeting WHERE user_id = ?1").bind(1, user).run();
+    for (const auto& d : sql::kUserDependents) delete_dependents(db, d, "= ?1", user);
+    db.prepare("DELETE FROM users_user WHERE id = ?1").bind(1, user).run();
+    return db.changes() > 0;
+}
+
+Message insert_message(Connection& db, Id meeting, Id user, std::string content, const std::string& email) {
+    TimePoint now = now_utc();
+    db.prepare("INSERT INTO meetings_message (content, timestamp, meeting_id, user_id) VALUES (?1, ?2, ?3, ?4)")
+        .bind(1, content)
+        .bind(2, format_db(now))
+        .bind(3, meeting)
+        .bind(4, user)
+        .run();
+    return Message{.id = db.last_insert_id(),
+                   .meeting_id = meeting,
+                   .user_id = user,
+                   .user_email = email,
+                   .content = std::move(content),
+                   .timestamp = now};
+}
+
+// Creates the state with Django's defaults and the given flags, or sets only those flags.
+ParticipantState set_flags(Connection& db, const write::SetParticipantFlags& w) {
+    std::string columns = "meeting_id, user_id", values = "?1, ?2", updates;
+    bool value[sql::kFlagColumns.size()] = {};
+    bool given[sql::kFlagColumns.size()] = {};
+    for (auto [flag, on] : w.flags) {
+        value[static_cast<std::size_t>(flag)] = on;
+        given[static_cast<std::size_t>(flag)] = true;
+    }
+    for (std::size_t i = 0; i < sql::kFlagColumns.size(); ++i) {
+        std::string_view column = sql::kFlagColumns[i].column;
+        bool v = given[i] ? value[i] : sql::kFlagColumns[i].default_value;
+        columns.append(", ").append(column);
+        values.append(v ? ", 1" : ", 0");
+        if (!given[i]) continue;
+        if (!updates.empty()) updates += ", ";
+        updates.append(column).append(v ? " = 1" : " = 0");
+    }
+    std::string statement = "INSERT INTO meetings_participantstate (" + columns + ") VALUES (" + values + ")";
+    statement += updates.empty() ? " ON CONFLICT (meeting_id, user_id) DO NOTHING"
+                                 : " ON CONFLICT (meeting_id, user_id) DO UPDATE SET " + updates;
+    db.prepare(statement).bind(1, w.meeting).bind(2, w.user).run();
+    auto state = participant_state(db, w.meeting, w.user);
+    if (!state) throw StoreUnavailable("participant state vanished after it was written");
+    return std::move(*state);
+}
+
+struct Apply {
+    Connection& db;
+
+    WriteResult operator()(write::CreateUser& w) {
+        NewUser& user = w.user;
+        db.prepare("INSERT INTO users_user (password, is_superuser, email, full_name, image, role, is_active, "
+                   "is_staff) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+            .bind(1, user.password)
+            .bind(2, user.is_superuser)
+            .bind(3, user.email)
+            .bind(4, user.full_name)
+            .bind(5, user.image)
+            .bind(6, user.role)
+            .bind(7, user.is_active)
+            .bind(8, user.is_staff)
+            .run();
+        return User{.id = db.last_insert_id(),
+                    .email = std::move(user.email),
+                    .password = std::move(user.password),
+                    .is_superuser = user.is_superuser,
+                    .full_name = std::move(user.full_name),
+                    .image = std::move(user.image),
+                    .role = std::move(user.role),
+                    .is_active = user.is_active,
+                    .is_staff = user.is_staff};
+    }
+    WriteResult operator()(write::UpdateUser& w) {
+        const User& user = w.user;
+        db.prepare("UPDATE users_user SET email = ?2, full_name = ?3, image = ?4, role = ?5, is_active = ?6, "
+                   "is_staff = ?7, is_superuser = ?8 WHERE id = ?1")
+            .bind(1, user.id)
+            .bind(2, user.email)
+            .bind(3, user.full_name)
+            .bind(4, user.image)
+            .bind(5, user.role)
+            .bind(6, user.is_active)
+            .bind(7, user.is_staff)
+            .bind(8, user.is_superuser)
+            .run();
+        return db.changes() > 0;
+    }
+    WriteResult operator()(write::DeleteUser& w) { return delete_user(db, w.user); }
+    WriteResult operator()(write::SetPassword& w) {
+        db.prepare("UPDATE users_user SET password = ?2 WHERE id = ?1").bind(1, w.user).bind(2, w.hash).run();
+        return db.changes() > 0;
+    }
+    WriteResult operator()(write::TouchLastLogin& w) {
+        db.prepare("UPDATE users_user SET last_login = ?2 WHERE id = ?1").bind(1, w.user).bind(2, format_db(w.when)).run();
+        return std::monostate{};
+    }
+    WriteResult operator()(write::CreateSession& w) {
+        db.prepare("INSERT OR REPLACE INTO castera_session (key_hash, user_id, expires) VALUES (?1, ?2, ?3)")
+            .bind(1, w.session.key_hash)
+            .bind(2, w.session.user_id)
+            .bind(3, format_db(w.session.expires))
+            .run();
+        return std::monostate{};
+    }
+    WriteResult operator()(write::DeleteSession& w) {
+        db.prepare("DELETE FROM castera_session WHERE key_hash = ?1").bind(1, w.key_hash).run();
+        return std::monostate{};
+    }
+    WriteResult operator()(write::DeleteUserSessions& w) {
+        db.prepare("DELETE FROM castera_session WHERE user_id = ?1").bind(1, w.user).run();
+        return std::monostate{};
+    }
+    WriteResult operator()(write::CreateApiToken& w) {
+        ApiToken& token = w.token;
+        token.created_at = now_utc();
+        db.prepare("INSERT INTO castera_api_token (user_id, name, key_hash, prefix, created_at, expires_at) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .bind(1, token.user_id)
+            .bind(2, token.name)
+            .bind(3, token.key_hash)
+            .bind(4, token.prefix)
+            .bind(5, format_db(token.created_at))
+            .bind(6, optional_db_time(token.expires_at))
+            .run();
+        token.id = db.last_insert_id();
+        return std::move(token);
+    }
+    WriteResult operator()(write::DeleteApiToken& w) {
+        db.prepare("DELETE FROM castera_api_token WHERE id = ?1 AND user_id = ?2").bind(1, w.token).bind(2, w.user).run();
+        return db.changes() > 0;
+    }
+    WriteResult operator()(write::TouchApiToken& w) {
+        db.prepare("UPDATE castera_api_token SET last_used_at = ?2 WHERE id = ?1")
+            .bind(1, w.token)
+            .bind(2, format_db(w.when))
+            .run();
+        return std::monostate{};
+    }
+    WriteResult operator()(write::CreateMeeting& w) {
+        Meeting& meeting = w.meeting;
+        meeting.room_id = random_uuid4();
+        meeting.created_on = now_utc();
+        db.prepare("INSERT INTO meetings_meeting (title, description, type_of, created_on, room_id, scheduled_date, "
+                   "status, user_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+            .bind(1, meeting.title)
+            .bind(2, meeting.description)
+            .bind(3, meeting.type_of)
+            .bind(4, format_db(meeting.created_on))
+            .bind(5, uuid_to_db(meeting.room_id))
+            .bind(6, format_db(meeting.scheduled_date))
+            .bind(7, meeting.status)
+            .bind(8, meeting.user_id)
+            .run();
+        meeting.id = db.last_insert_id();
+        return std::move(meeting);
+    }
+    WriteResult operator()(write::UpdateMeeting& w) {
+        const MeetingChanges& changes = w.changes;
+        // Each column is written only when the change carries it: "?N IS NULL" keeps the old
+        // value, and ?7 says whether the description (which may become NULL) is part of it.
+        db.prepare("UPDATE meetings_meeting SET "
+                   "title = coalesce(?2, title), "
+                   "description = CASE WHEN ?7 THEN ?3 ELSE description END, "
+                   "type_of = coalesce(?4, type_of), "
+                   "scheduled_date = coalesce(?5, scheduled_date), "
+                   "status = coalesce(?6, status) WHERE id = ?1")
+            .bind(1, w.meeting)
+            .bind(2, changes.title)
+            .bind(3, changes.description ? *changes.description : std::nullopt)
+            .bind(4, changes.type_of)
+            .bind(5, changes.scheduled_date ? std::optional(format_db(*changes.scheduled_date)) : std::nullopt)
+            .bind(6, changes.status)
+            .bind(7, changes.description.has_value())
+            .run();
+        return meeting_by_id(db, w.meeting);
+    }
+    WriteResult operator()(write::DeleteMeeting& w) { return delete_meeting(db, w.meeting); }
+    WriteResult operator()(write::CreateMessages& w) {
+        std::string email = email_of(db, w.user).value_or("");
+        std::vector<Message> stored;
+        stored.reserve(w.contents.size());
+        for (std::string& content : w.contents)
+            stored.push_back(insert_message(db, w.meeting, w.user, std::move(content), email));
+        return stored;
+    }
+    WriteResult operator()(write::CreateRecording& w) {
+        TimePoint now = now_utc();
+        db.prepare("INSERT INTO meetings_recording (file_url, created_at, meeting_id, uploaded_by_id) "
+                   "VALUES (?1, ?2, ?3, ?4)")
+            .bind(1, w.file_url)
+            .bind(2, format_db(now))
+            .bind(3, w.meeting)
+            .bind(4, w.user)
+            .run();
+        return Recording{.id = db.last_insert_id(),
+                         .meeting_id = w.meeting,
+                         .uploaded_by = w.user,
+                         .uploaded_by_email = email_of(db, w.user).value_or(""),
+                         .file_url = std::move(w.file_url),
+                         .created_at = now};
+    }
+    WriteResult operator()(write::SetParticipantFlags& w) { return set_flags(db, w); }
+    WriteResult operator()(write::CreateSignal& w) {
+        TimePoint now = now_utc();
+        db.prepare("INSERT INTO meetings_signal (signal_type, data, created_at, meeting_id, sender_id) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5)")
+            .bind(1, w.signal_type)
+            .bind(2, w.data_json)
+            .bind(3, format_db(now))
+            .bind(4, w.meeting)
+            .bind(5, w.sender)
+            .run();
+        return Signal{.id = db.last_insert_id(),
+                      .meeting_id = w.meeting,
+                      .sender_id = w.sender,
+                      .sender_email = email_of(db, w.sender).value_or(""),
+                      .signal_type = std::move(w.signal_type),
+                      .data = std::move(w.data_json),
+                      .created_at = now};
+    }
+};
+
+}  // namespace
+
+WriteResult apply_write(Connection& db, Write& w) { return std::visit(Apply{db}, w); }
+
+bool is_long_write(const Write& w) {
+    if (std::holds_alternative<write::DeleteMeeting>(w) || std::holds_alternative<write::DeleteUser>(w)) return true;
+    if (auto* messages = std::get_if<write::CreateMessages>(&w)) return messages->contents.size() > kMostRowsOnCaller;
+    return false;
+}
+
+}  // namespace castera::sqlite

@@ -1,0 +1,105 @@
+// Several writes committed together, all or none: a Transaction lists them, in order, and
+// Store::commit runs them in one commit (one writer job on SQLite, one pipeline segment on
+// PostgreSQL) and gives each one's result back. A use case that writes more than one row (a
+// new password and the end of its sessions; a change and the event that reports it) builds one
+// Transaction, so that no reader ever sees half of it and a crash leaves all or nothing.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "store/models.hpp"
+
+namespace castera {
+
+// A partial change to a meeting: fields that are set are written.
+struct MeetingChanges {
+    std::optional<std::string> title;
+    std::optional<std::optional<std::string>> description;  // set to null when inner is empty
+    std::optional<std::string> type_of;
+    std::optional<TimePoint> scheduled_date;
+    std::optional<std::string> status;
+
+    bool empty() const { return !title && !description && !type_of && !scheduled_date && !status; }
+};
+
+// Participant flags to set, in the order given (a later value for the same flag wins).
+using FlagChanges = std::vector<std::pair<ParticipantFlag, bool>>;
+
+// The writes a transaction may hold, one struct each.
+namespace write {
+struct CreateUser { NewUser user; };
+struct UpdateUser { User user; };
+struct DeleteUser { Id user = 0; };  // with everything that hangs off the user
+struct SetPassword { Id user = 0; std::string hash; };
+struct TouchLastLogin { Id user = 0; TimePoint when{}; };
+struct CreateSession { Session session; };
+struct DeleteSession { std::string key_hash; };
+struct DeleteUserSessions { Id user = 0; };
+struct CreateApiToken { ApiToken token; };
+struct DeleteApiToken { Id user = 0; Id token = 0; };
+struct TouchApiToken { Id token = 0; TimePoint when{}; };
+struct CreateMeeting { Meeting meeting; };  // id, room_id and created_on are set by the store
+struct UpdateMeeting { Id meeting = 0; MeetingChanges changes; };
+struct DeleteMeeting { Id meeting = 0; };  // with its messages, signals, recordings, states
+struct CreateMessages { Id meeting = 0; Id user = 0; std::vector<std::string> contents; };
+struct CreateRecording { Id meeting = 0; Id user = 0; std::string file_url; };
+struct SetParticipantFlags { Id meeting = 0; Id user = 0; FlagChanges flags; };
+struct CreateSignal { Id meeting = 0; Id sender = 0; std::string signal_type; std::string data_json; };
+}  // namespace write
+
+using Write = std::variant<write::CreateUser, write::UpdateUser, write::DeleteUser, write::SetPassword,
+                           write::TouchLastLogin, write::CreateSession, write::DeleteSession,
+                           write::DeleteUserSessions, write::CreateApiToken, write::DeleteApiToken,
+                           write::TouchApiToken, write::CreateMeeting, write::UpdateMeeting, write::DeleteMeeting,
+                           write::CreateMessages, write::CreateRecording, write::SetParticipantFlags,
+                           write::CreateSignal>;
+
+// What one write gave back: nothing, whether it found its row, or the row it wrote.
+using WriteResult = std::variant<std::monostate, bool, User, ApiToken, Meeting, std::optional<Meeting>,
+                                 std::vector<Message>, Recording, ParticipantState, Signal>;
+
+class Transaction {
+public:
+    // One write of this transaction, to find its result by.
+    struct Ref {
+        std::size_t index = 0;
+    };
+
+    Ref add(Write w) {
+        writes_.push_back(std::move(w));
+        return Ref{writes_.size() - 1};
+    }
+
+    const std::vector<Write>& writes() const { return writes_; }
+    std::vector<Write>& writes() { return writes_; }
+    bool empty() const { return writes_.empty(); }
+
+private:
+    std::vector<Write> writes_;
+};
+
+// The results of a committed transaction, one per write, in order.
+class Committed {
+public:
+    Committed() = default;
+    explicit Committed(std::vector<WriteResult> results) : results_(std::move(results)) {}
+
+    // The result of `ref`, as the type its write gives (see WriteResult).
+    template <typename T>
+    T take(Transaction::Ref ref) {
+        return std::move(std::get<T>(results_.at(ref.index)));
+    }
+    template <typename T>
+    const T& get(Transaction::Ref ref) const {
+        return std::get<T>(results_.at(ref.index));
+    }
+    std::size_t size() const { return results_.size(); }
+
+private:
+    std::vector<WriteResult> results_;
+};
+
+}  // namespace castera
