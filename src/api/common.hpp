@@ -8,21 +8,19 @@
 
 #include "api/context.hpp"
 #include "http/responses.hpp"
+#include "services/outcome.hpp"
 
 namespace castera::api {
-
-// The meeting named by the path's {id}, or nothing (answer 404).
-Task<std::optional<Meeting>> find_path_meeting(RequestContext& ctx);
-
-// Owner-only routes: the owner, or an admin (role "admin").
-inline bool may_manage(const User& user, const Meeting& meeting) {
-    return user.is_admin() || meeting.user_id == user.id;
-}
 
 // {"message": "..."} with 200, the shape of the old action routes.
 http::Response message_response(std::string_view message);
 
+// A service's refusal in DRF's words: 404 / 403 {"detail"}, 400 with the field errors, 429.
+http::Response refusal_response(const services::Refusal& refusal);
+
+// 400 with {"field": ["message", ...]}.
+http::Response field_errors_response(const validation::FieldErrors& errors);
+
 inline http::Response not_found() { return http::error_response(404, http::kNotFound); }
-inline http::Response forbidden() { return http::error_response(403, http::kNoPermission); }
 
 }  // namespace castera::api

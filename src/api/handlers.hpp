@@ -32,14 +32,11 @@ Task<http::Response> upcoming_meetings(RequestContext& ctx);
 Task<http::Response> previous_meetings(RequestContext& ctx);
 Task<http::Response> join_meeting(RequestContext& ctx);
 
-// dashboard.cpp
 Task<http::Response> dashboard(RequestContext& ctx);
 
-// messages.cpp
+// messages.cpp: the chat and the recordings.
 Task<http::Response> list_messages(RequestContext& ctx);
 Task<http::Response> create_message(RequestContext& ctx);
-
-// recordings.cpp
 Task<http::Response> list_recordings(RequestContext& ctx);
 Task<http::Response> create_recording(RequestContext& ctx);
 

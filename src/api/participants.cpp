@@ -2,28 +2,24 @@
 #include "api/common.hpp"
 #include "api/handlers.hpp"
 #include "api/serializers.hpp"
-#include "realtime/frames.hpp"
 
 namespace castera::api {
 namespace {
 
 // Sets one flag of the caller's state in the meeting (the row is made on first use).
 Task<http::Response> set_own_flag(RequestContext& ctx, ParticipantFlag flag, bool value, std::string_view message) {
-    auto meeting = co_await find_path_meeting(ctx);
-    if (!meeting) co_return not_found();
-    ParticipantState state = co_await ctx.store().set_participant_flag(meeting->id, ctx.caller().id, flag, value);
-    publish_participant_state(ctx.app(), state);
+    FlagChanges flags{{flag, value}};
+    auto state = co_await ctx.services().participants.change_own(ctx.caller(), ctx.path_meeting(), std::move(flags));
+    if (!state) co_return refusal_response(state.refusal());
     co_return message_response(message);
 }
 
 }  // namespace
 
 Task<http::Response> list_participants(RequestContext& ctx) {
-    auto meeting = co_await find_path_meeting(ctx);
-    if (!meeting) co_return not_found();
     Page<ParticipantState> rows;
-    rows.rows = co_await ctx.store().list_participant_states(meeting->id);
-    co_return list_response(ctx, PageRequest{}, rows, write_participant_state);
+    rows.rows = co_await ctx.services().participants.list(ctx.path_meeting());
+    co_return list_response(ctx.req, PageRequest{}, rows, write_participant_state);
 }
 
 Task<http::Response> mute_audio(RequestContext& ctx) {

@@ -21,13 +21,8 @@ Task<http::Response> healthz(RequestContext&) { co_return http::json_response(20
 // "degraded") with 200: every instance shares the one Redis, so taking them out of the load
 // balancer would turn rooms limited to one instance into no service at all.
 Task<http::Response> readyz(RequestContext& ctx) {
-    bool database = false;
-    try {
-        database = co_await ctx.store().ping();
-    } catch (const std::exception&) {
-        database = false;
-    }
-    BusState bus = ctx.app().bus->state();
+    bool database = co_await ctx.services().database_ready();
+    BusState bus = ctx.deps.bus.state();
     http::Response res = http::json_response(database ? 200 : 503, "");
     JsonWriter w(res.body);
     w.begin_object();

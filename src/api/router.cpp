@@ -5,6 +5,7 @@
 
 #include "api/handlers.hpp"
 #include "http/responses.hpp"
+#include "util/random.hpp"
 
 namespace castera::api {
 namespace {
@@ -12,46 +13,62 @@ namespace {
 using http::Method;
 using http::Response;
 
+struct Endpoint {
+    Handler handler = nullptr;
+    Access access = Access::user;
+    std::string_view refusal = {};  // the 403's text when it is not DRF's usual one
+};
+
 struct Route {
     std::string_view pattern;  // segments; "{id}" is a positive integer, "{room}" any segment
-    bool needs_auth;
-    Handler get = nullptr;
-    Handler post = nullptr;
-    Handler put = nullptr;
-    Handler patch = nullptr;
-    Handler del = nullptr;
+    Endpoint get, post, put, patch, del;
+    // A WebSocket route: who may open it (its trailing slash is optional, as the old server's).
+    std::optional<Access> upgrade = std::nullopt;
 };
+
+using enum Access;
 
 // Literal routes come before parameterised ones that could also match them.
 const std::array kRoutes = {
-    Route{"/healthz", false, healthz},
-    Route{"/readyz", false, readyz},
-    Route{"/api/", false, api_root},
-    Route{"/api/auth/login/", false, nullptr, login},
-    Route{"/api/auth/logout/", true, nullptr, logout},
-    Route{"/api/auth/me/", true, me},
-    Route{"/api/auth/tokens/", true, list_api_tokens, create_api_token},
-    Route{"/api/auth/tokens/{id}/", true, nullptr, nullptr, nullptr, nullptr, delete_api_token},
-    Route{"/api/dashboard/", true, dashboard},
-    Route{"/api/join/{room}/", true, join_meeting},
-    Route{"/api/meetings/", true, list_meetings, create_meeting},
-    Route{"/api/meetings/upcoming/", true, upcoming_meetings},
-    Route{"/api/meetings/previous/", true, previous_meetings},
-    Route{"/api/meetings/{id}/", true, retrieve_meeting, nullptr, replace_meeting, patch_meeting, delete_meeting},
-    Route{"/api/meetings/{id}/set-status/", true, nullptr, set_meeting_status},
-    Route{"/api/meetings/{id}/messages/", true, list_messages, create_message},
-    Route{"/api/meetings/{id}/recordings/", true, list_recordings, create_recording},
-    Route{"/api/meetings/{id}/participants/", true, list_participants},
-    Route{"/api/meetings/{id}/mute-audio/", true, nullptr, mute_audio},
-    Route{"/api/meetings/{id}/unmute-audio/", true, nullptr, unmute_audio},
-    Route{"/api/meetings/{id}/stop-video/", true, nullptr, stop_video},
-    Route{"/api/meetings/{id}/start-video/", true, nullptr, start_video},
-    Route{"/api/meetings/{id}/stop-call/", true, nullptr, stop_call},
-    Route{"/api/meetings/{id}/join-call/", true, nullptr, join_call},
-    Route{"/api/meetings/{id}/raise-hand/", true, nullptr, raise_hand},
-    Route{"/api/meetings/{id}/lower-hand/", true, nullptr, lower_hand},
-    Route{"/api/meetings/{id}/start-screen-share/", true, nullptr, start_screen_share},
-    Route{"/api/meetings/{id}/stop-screen-share/", true, nullptr, stop_screen_share},
+    Route{.pattern = "/healthz", .get = {healthz, anyone}},
+    Route{.pattern = "/readyz", .get = {readyz, anyone}},
+    Route{.pattern = "/api/", .get = {api_root, anyone}},
+    Route{.pattern = "/api/auth/login/", .post = {login, anyone}},
+    Route{.pattern = "/api/auth/logout/", .post = {logout, user}},
+    Route{.pattern = "/api/auth/me/", .get = {me, user}},
+    Route{.pattern = "/api/auth/tokens/", .get = {list_api_tokens, user}, .post = {create_api_token, user}},
+    Route{.pattern = "/api/auth/tokens/{id}/", .del = {delete_api_token, user}},
+    Route{.pattern = "/api/dashboard/", .get = {dashboard, user}},
+    Route{.pattern = "/api/join/{room}/", .get = {join_meeting, user}},
+    Route{.pattern = "/api/meetings/", .get = {list_meetings, user}, .post = {create_meeting, user}},
+    Route{.pattern = "/api/meetings/upcoming/", .get = {upcoming_meetings, user}},
+    Route{.pattern = "/api/meetings/previous/", .get = {previous_meetings, user}},
+    Route{.pattern = "/api/meetings/{id}/",
+          .get = {retrieve_meeting, meeting_member},
+          .put = {replace_meeting, meeting_owner_or_admin},
+          .patch = {patch_meeting, meeting_owner_or_admin},
+          .del = {delete_meeting, meeting_owner_or_admin}},
+    Route{.pattern = "/api/meetings/{id}/set-status/", .post = {set_meeting_status, meeting_owner_or_admin}},
+    // The old server's own wording for this refusal, kept for its clients.
+    Route{.pattern = "/api/meetings/{id}/messages/",
+          .get = {list_messages, meeting_owner_or_admin, "You are not allowed to view messages for this meeting."},
+          .post = {create_message, meeting_owner_or_admin}},
+    Route{.pattern = "/api/meetings/{id}/recordings/",
+          .get = {list_recordings, meeting_owner_or_admin},
+          .post = {create_recording, meeting_owner_or_admin}},
+    Route{.pattern = "/api/meetings/{id}/participants/", .get = {list_participants, meeting_member}},
+    Route{.pattern = "/api/meetings/{id}/mute-audio/", .post = {mute_audio, meeting_member}},
+    Route{.pattern = "/api/meetings/{id}/unmute-audio/", .post = {unmute_audio, meeting_member}},
+    Route{.pattern = "/api/meetings/{id}/stop-video/", .post = {stop_video, meeting_member}},
+    Route{.pattern = "/api/meetings/{id}/start-video/", .post = {start_video, meeting_member}},
+    Route{.pattern = "/api/meetings/{id}/stop-call/", .post = {stop_call, meeting_member}},
+    Route{.pattern = "/api/meetings/{id}/join-call/", .post = {join_call, meeting_member}},
+    Route{.pattern = "/api/meetings/{id}/raise-hand/", .post = {raise_hand, meeting_member}},
+    Route{.pattern = "/api/meetings/{id}/lower-hand/", .post = {lower_hand, meeting_member}},
+    Route{.pattern = "/api/meetings/{id}/start-screen-share/", .post = {start_screen_share, meeting_member}},
+    Route{.pattern = "/api/meetings/{id}/stop-screen-share/", .post = {stop_screen_share, meeting_member}},
+    // The meeting's room: castera.v2 or the old protocol (realtime/ws_session).
+    Route{.pattern = "/ws/meetings/{room}/", .upgrade = meeting_member},
 };
 
 struct Match {
@@ -76,8 +93,14 @@ bool parse_id(std::string_view text, Id& id) {
 // Matches `path` against one pattern segment by segment, capturing parameters.
 bool match(const Route& route, std::string_view path, Match& out) {
     std::string_view pattern = route.pattern;
-    // Segment splitting cannot see a trailing slash, so compare it first.
-    if (path.empty() || (pattern.back() == '/') != (path.back() == '/')) return false;
+    if (path.empty()) return false;
+    // Segment splitting cannot see a trailing slash, so compare it first; a WebSocket route
+    // takes its path with or without one.
+    bool pattern_slash = pattern.back() == '/', path_slash = path.back() == '/';
+    if (pattern_slash != path_slash) {
+        if (!route.upgrade || !pattern_slash) return false;
+        pattern.remove_suffix(1);
+    }
     while (true) {
         bool pattern_done = pattern.empty();
         bool path_done = path.empty();
@@ -105,25 +128,32 @@ std::optional<Match> find_route(std::string_view path) {
     return std::nullopt;
 }
 
-// A route under one meeting: its handlers begin by reading that meeting (find_path_meeting).
-bool is_meeting_route(const Route& route) { return route.pattern.starts_with("/api/meetings/{id}/"); }
-
-Handler handler_for(const Route& route, Method method) {
+const Endpoint* endpoint_for(const Route& route, Method method) {
+    const Endpoint* e = nullptr;
     switch (method) {
         case Method::get:
-        case Method::head: return route.get;
-        case Method::post: return route.post;
-        case Method::put: return route.put;
-        case Method::patch: return route.patch;
-        case Method::del: return route.del;
+        case Method::head: e = &route.get; break;
+        case Method::post: e = &route.post; break;
+        case Method::put: e = &route.put; break;
+        case Method::patch: e = &route.patch; break;
+        case Method::del: e = &route.del; break;
         default: return nullptr;
     }
+    return e->handler ? e : nullptr;
+}
+
+// As DRF: a route whose endpoints need a user authenticates before the method check (an
+// anonymous DELETE on a list is 403, not 405).
+bool needs_user(const Route& route) {
+    for (const Endpoint* e : {&route.get, &route.post, &route.put, &route.patch, &route.del})
+        if (e->handler && e->access != Access::anyone) return true;
+    return false;
 }
 
 std::string allowed_methods(const Route& route) {
     std::string out;
-    auto add = [&](Handler h, std::string_view names) {
-        if (!h) return;
+    auto add = [&](const Endpoint& e, std::string_view names) {
+        if (!e.handler) return;
         if (!out.empty()) out += ", ";
         out += names;
     };
@@ -165,17 +195,6 @@ Response method_not_allowed(const Route& route, std::string_view method) {
     return res;
 }
 
-// The request's Origin when it is one of CASTERA_ALLOWED_ORIGINS, else empty: only those
-// origins get CORS headers, with credentials; every other site gets none, so browsers keep
-// their pages from reading our answers.
-std::string_view cors_origin(const http::Request& req, const Config& config) {
-    std::string_view origin = req.header("Origin");
-    if (origin.empty()) return {};
-    for (const auto& allowed : config.allowed_origins)
-        if (origin == allowed) return origin;
-    return {};
-}
-
 void add_cors_headers(Response& res, std::string_view origin) {
     res.add_header("Access-Control-Allow-Origin", std::string(origin));
     res.add_header("Access-Control-Allow-Credentials", "true");
@@ -196,49 +215,103 @@ Response preflight_response(const Route& route, std::string_view origin) {
     return res;
 }
 
-Task<Response> route_request(const http::Request& req, Loop& loop);
-
-}  // namespace
-
-Task<Response> handle_request(const http::Request& req, Loop& loop) {
-    std::string_view origin = cors_origin(req, loop.app.config);
-    Response res = co_await route_request(req, loop);
-    if (!origin.empty() && res.status != 204) add_cors_headers(res, origin);
-    co_return res;
+// Checks the declared access once the caller is known; for a meeting-scoped endpoint, reads the
+// meeting first (404 when there is none). The refusal to send, or nothing.
+Task<std::optional<Response>> check_access(RequestContext& ctx, Access access, std::string_view refusal,
+                                          std::optional<std::optional<Meeting>> read_ahead) {
+    if (access == Access::anyone || access == Access::user) co_return std::nullopt;
+    const User& caller = ctx.caller();
+    if (access == Access::staff) {
+        if (services::is_staff(caller)) co_return std::nullopt;
+        co_return http::error_response(403, http::kNoPermission);
+    }
+    if (read_ahead) ctx.meeting = std::move(*read_ahead);
+    else if (!ctx.room.empty()) ctx.meeting = co_await ctx.services().meetings.find_by_room(ctx.room);
+    else ctx.meeting = co_await ctx.services().meetings.find(ctx.id);
+    if (!ctx.meeting)
+        co_return http::error_response(404, ctx.room.empty() ? http::kNotFound : std::string_view("Meeting not found"));
+    bool allowed = access == Access::meeting_member ? services::may_see(caller, *ctx.meeting)
+                                                   : services::may_manage(caller, *ctx.meeting);
+    if (allowed) co_return std::nullopt;
+    co_return http::error_response(403, refusal.empty() ? http::kNoPermission : refusal);
 }
 
-namespace {
+// A route under one meeting's id: its meeting is read along with the session.
+bool is_meeting_route(const Route& route) { return route.pattern.starts_with("/api/meetings/{id}/"); }
 
-Task<Response> route_request(const http::Request& req, Loop& loop) {
+// Authenticates; the refusal to send, or nothing (ctx then has the user). On a meeting route
+// the meeting may come back read with the session (MeetingReadAhead). Requests count against
+// the per-user rate; WebSocket upgrades (`rate_limited` false) have limits of their own.
+Task<std::optional<Response>> sign_in(RequestContext& ctx, const Route& route, std::string_view access_token,
+                                     std::optional<std::optional<Meeting>>& read_ahead, bool rate_limited) {
+    MeetingReadAhead ahead;
+    if (is_meeting_route(route)) ahead.meeting_id = ctx.id;
+    Authentication auth = co_await ctx.deps.authenticator.authenticate(ctx.req, access_token, &ahead);
+    if (auth.failure) co_return std::move(auth.failure);
+    if (!auth.user) co_return http::error_response(403, http::kNoCredentials);
+    ctx.user = std::move(auth.user);
+    ctx.auth = auth.method;
+    read_ahead = std::move(ahead.meeting);
+    if (!rate_limited) co_return std::nullopt;
+    if (auto wait = ctx.deps.rate_limiter.take(ctx.user->id)) co_return http::throttled_response(wait->count());
+    co_return std::nullopt;
+}
+
+Task<Response> route_request(const http::Request& req, ApiDeps& deps) {
     auto found = find_route(req.path);
-    if (!found) {
+    if (!found || found->route->upgrade) {
         if (auto redirect = trailing_slash_response(req)) co_return std::move(*redirect);
         co_return http::error_response(404, http::kNotFound);
     }
     const Route& route = *found->route;
     if (req.method == Method::options && !req.header("Access-Control-Request-Method").empty())
-        co_return preflight_response(route, cors_origin(req, loop.app.config));
-    RequestContext ctx{req, loop, std::nullopt, AuthMethod::none, found->id, found->room};
-    if (route.needs_auth) {
-        // As DRF: authentication and permission come before the method check.
-        MeetingReadAhead read_ahead;
-        if (is_meeting_route(route)) read_ahead.meeting_id = found->id;
-        Authentication auth = co_await authenticate(req, loop, {}, &read_ahead);
-        if (auth.failure) co_return std::move(*auth.failure);
-        if (!auth.user) co_return http::error_response(403, http::kNoCredentials);
-        ctx.user = std::move(auth.user);
-        ctx.auth = auth.method;
-        ctx.meeting_read_ahead = std::move(read_ahead.meeting);
-        if (auto wait = loop.app.request_limiter.take(ctx.user->id)) co_return http::throttled_response(wait->count());
-    }
+        co_return preflight_response(route, deps.origins.cors_origin(req));
+    RequestContext ctx{req, deps, std::nullopt, AuthMethod::none, found->id, found->room};
+    std::optional<std::optional<Meeting>> read_ahead;
+    if (needs_user(route))
+        if (auto refused = co_await sign_in(ctx, route, {}, read_ahead, true)) co_return std::move(*refused);
     if (req.method == Method::options) co_return options_response(route);
-    Handler handler = handler_for(route, req.method);
-    if (!handler) co_return method_not_allowed(route, req.method_name);
+    const Endpoint* endpoint = endpoint_for(route, req.method);
+    if (!endpoint) co_return method_not_allowed(route, req.method_name);
     if (ctx.auth == AuthMethod::session && req.is_unsafe())
-        if (auto refused = check_csrf(req, loop.app.config)) co_return std::move(*refused);
-    co_return co_await handler(ctx);
+        if (auto refused = deps.origins.check_csrf(req)) co_return std::move(*refused);
+    if (auto refused = co_await check_access(ctx, endpoint->access, endpoint->refusal, std::move(read_ahead)))
+        co_return std::move(*refused);
+    co_return co_await endpoint->handler(ctx);
 }
 
 }  // namespace
+
+Task<Response> handle_request(const http::Request& req, ApiDeps& deps) {
+    std::string_view origin = deps.origins.cors_origin(req);
+    Response res = co_await route_request(req, deps);
+    if (!origin.empty() && res.status != 204) add_cors_headers(res, origin);
+    co_return res;
+}
+
+Task<std::variant<Response, UpgradeGrant>> admit_upgrade(const http::Request& req, ApiDeps& deps) {
+    auto found = find_route(req.path);
+    if (!found || !found->route->upgrade) co_return http::error_response(404, http::kNotFound);
+    const Route& route = *found->route;
+    const Access access = *route.upgrade;
+    // A room id that is not even a UUID names nothing, whoever asks.
+    std::string room_id;
+    if (!found->room.empty() && !parse_uuid(found->room, room_id)) co_return http::error_response(404, http::kNotFound);
+    RequestContext ctx{req, deps, std::nullopt, AuthMethod::none, found->id, found->room};
+    std::optional<std::optional<Meeting>> read_ahead;
+    if (access != Access::anyone) {
+        // Browsers cannot set headers on a WebSocket: a token may come as ?access_token=.
+        std::string access_token;
+        http::query_param(req.query, "access_token", access_token);
+        if (auto refused = co_await sign_in(ctx, route, access_token, read_ahead, false)) co_return std::move(*refused);
+        // A page of another site must not open a socket with the visitor's cookies.
+        if (ctx.auth == AuthMethod::session && !deps.origins.request_trusted(req))
+            co_return http::error_response(403, "Origin not allowed.");
+    }
+    if (auto refused = co_await check_access(ctx, access, {}, std::move(read_ahead))) co_return std::move(*refused);
+    if (auto closed = services::room_closed_to(ctx.caller(), *ctx.meeting))
+        co_return http::error_response(403, *closed);
+    co_return UpgradeGrant{std::move(*ctx.user), ctx.auth, std::move(*ctx.meeting)};
+}
 
 }  // namespace castera::api

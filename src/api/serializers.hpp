@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "api/context.hpp"
+#include "http/message.hpp"
 #include "store/store.hpp"
 #include "util/json_writer.hpp"
 
@@ -37,7 +37,7 @@ PageRequest page_request(const http::Request& req);
 
 // A listing: a plain array, or DRF's {"count","next","previous","results"} when paginated.
 template <typename T>
-http::Response list_response(RequestContext& ctx, const PageRequest& page, const Page<T>& rows,
+http::Response list_response(const http::Request& req, const PageRequest& page, const Page<T>& rows,
                              void (*write)(JsonWriter&, const T&));
 
 // The absolute URL of `path` on this server, from the Host header (as DRF's reverse()).
@@ -47,12 +47,12 @@ std::string absolute_url(const http::Request& req, std::string_view path_and_que
 void begin_paginated(JsonWriter& w, const http::Request& req, const PageRequest& page, std::int64_t count);
 
 template <typename T>
-http::Response list_response(RequestContext& ctx, const PageRequest& page, const Page<T>& rows,
+http::Response list_response(const http::Request& req, const PageRequest& page, const Page<T>& rows,
                              void (*write)(JsonWriter&, const T&)) {
     http::Response res;
     res.body.reserve(64 + rows.rows.size() * 320);
     JsonWriter w(res.body);
-    if (page.limit) begin_paginated(w, ctx.req, page, rows.total);
+    if (page.limit) begin_paginated(w, req, page, rows.total);
     w.begin_array();
     for (const T& row : rows.rows) write(w, row);
     w.end_array();

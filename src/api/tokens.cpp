@@ -1,19 +1,17 @@
 // /api/auth/tokens/: API tokens for scripts and bots. The key is shown once, when created;
 // the store keeps only its SHA-256.
-#include "api/fields.hpp"
+#include "api/common.hpp"
 #include "api/handlers.hpp"
 #include "api/serializers.hpp"
 #include "http/body.hpp"
-#include "http/responses.hpp"
-#include "util/random.hpp"
 #include "util/time.hpp"
 
 namespace castera::api {
 namespace {
 
-constexpr std::string_view kKeyPrefix = "cst_";
-constexpr std::size_t kKeyRandomLength = 40;  // ~238 bits from [a-zA-Z0-9]
-constexpr std::size_t kShownPrefixLength = 8;
+using validation::FieldErrors;
+using validation::Mode;
+
 constexpr std::int64_t kMaxLifetimeDays = 3650;
 
 void write_token(JsonWriter& w, const ApiToken& t) {
@@ -32,7 +30,7 @@ void write_token(JsonWriter& w, const ApiToken& t) {
 
 // "expires_at" (a datetime in the future) or "expires_in_days" (1..3650); neither: no expiry.
 std::optional<TimePoint> read_expiry(const boost::json::object& data, FieldErrors& errors) {
-    auto at = read_datetime(data, "expires_at", false, Mode::partial, errors);
+    auto at = validation::read_datetime(data, "expires_at", false, Mode::partial, errors);
     if (at.present && at.ok) {
         if (at.value <= now_utc()) errors.add("expires_at", "The expiry must be in the future.");
         return at.value;
@@ -50,7 +48,7 @@ std::optional<TimePoint> read_expiry(const boost::json::object& data, FieldError
 }  // namespace
 
 Task<http::Response> list_api_tokens(RequestContext& ctx) {
-    std::vector<ApiToken> tokens = co_await ctx.store().list_api_tokens(ctx.caller().id);
+    std::vector<ApiToken> tokens = co_await ctx.services().accounts.list_tokens(ctx.caller());
     http::Response res;
     JsonWriter w(res.body);
     w.begin_array();
@@ -63,36 +61,30 @@ Task<http::Response> list_api_tokens(RequestContext& ctx) {
 }
 
 Task<http::Response> create_api_token(RequestContext& ctx) {
-    // A leaked token must not be able to mint more of itself.
+    // Refused before the body is read: a leaked token must not even probe the form.
     if (ctx.auth == AuthMethod::token)
         co_return http::error_response(403, "An API token cannot create API tokens; sign in another way.");
     boost::json::object data;
     if (auto refused = http::parse_body(ctx.req, data)) co_return std::move(*refused);
     FieldErrors errors;
-    auto name = read_char(data, "name", CharRule{.max_length = 100}, Mode::full, errors);
+    auto name = validation::read_char(data, "name", validation::CharRule{.max_length = 100}, Mode::full, errors);
     std::optional<TimePoint> expires = read_expiry(data, errors);
-    if (!errors.empty()) co_return errors.response();
-
-    std::string key = std::string(kKeyPrefix) + random_token(kKeyRandomLength);
-    ApiToken token{.user_id = ctx.caller().id,
-                   .name = std::move(name.value),
-                   .key_hash = api_token_hash(key),
-                   .prefix = key.substr(0, kKeyPrefix.size() + kShownPrefixLength),
-                   .expires_at = expires};
-    ApiToken stored = co_await ctx.store().create_api_token(std::move(token));
+    if (!errors.empty()) co_return field_errors_response(errors);
+    auto made = co_await ctx.services().accounts.create_token(ctx.caller(), ctx.auth == AuthMethod::token,
+                                                              std::move(name.value), expires);
+    if (!made) co_return refusal_response(made.refusal());
     http::Response res;
     res.status = 201;
     JsonWriter w(res.body);
-    write_token(w, stored);
-    w.field("token", key);
+    write_token(w, made->token);
+    w.field("token", made->key);
     w.end_object();
     co_return res;
 }
 
 Task<http::Response> delete_api_token(RequestContext& ctx) {
-    bool deleted = co_await ctx.store().delete_api_token(ctx.caller().id, ctx.id);
-    // Another user's token is "not found", not "forbidden": its existence is not theirs to know.
-    if (!deleted) co_return http::error_response(404, http::kNotFound);
+    auto deleted = co_await ctx.services().accounts.delete_token(ctx.caller(), ctx.id);
+    if (!deleted) co_return refusal_response(deleted.refusal());
     http::Response res;
     res.status = 204;
     co_return res;

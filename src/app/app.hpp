@@ -1,52 +1,113 @@
-// The process-wide state (App) and one event loop's own state (Loop).
+// The composition root: App owns what the whole process shares, and makes one Loop (an event
+// loop's own parts) per thread. Only main/cli and the server see these; every part below
+// them takes the narrow references it needs (services::Deps, Authenticator::Deps,
+// api::ApiDeps, realtime::RoomDeps), which is what makes them testable alone.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
-#include <atomic>
 #include <memory>
 
+#include "api/context.hpp"
 #include "auth/auth_cache.hpp"
+#include "auth/authenticate.hpp"
 #include "auth/clerk.hpp"
 #include "auth/credential_cache.hpp"
+#include "auth/origin_policy.hpp"
+#include "auth/sessions.hpp"
 #include "auth/throttle.hpp"
 #include "bus/room_bus.hpp"
 #include "config/config.hpp"
+#include "events/events.hpp"
+#include "observe/counters.hpp"
+#include "realtime/room_fanout.hpp"
 #include "realtime/room_hub.hpp"
+#include "realtime/room_session.hpp"
+#include "services/services.hpp"
 #include "store/store.hpp"
 
 namespace castera {
 
+struct Loop;
+
 // Shared by every event loop; everything in it is thread-safe.
 struct App {
-    explicit App(Config cfg, std::unique_ptr<StoreFactory> factory)
-        : config(std::move(cfg)), stores(std::move(factory)) {}
+    App(Config cfg, std::unique_ptr<StoreFactory> factory);
+    App(const App&) = delete;
+    App& operator=(const App&) = delete;
+
+    // The parts of one event loop, for the loop that calls it.
+    std::unique_ptr<Loop> make_loop(boost::asio::io_context& io);
 
     Config config;
     std::unique_ptr<StoreFactory> stores;
+    CounterRegistry counters;
     CredentialCache credentials;
     RoomHub rooms;
     // Carries room events to the other instances (after `rooms`, which it delivers to).
-    std::unique_ptr<RoomBus> bus = make_room_bus(config, rooms);
+    std::unique_ptr<RoomBus> bus;
     // PBKDF2 takes hundreds of milliseconds: it runs here, never on an event loop.
     boost::asio::thread_pool hashing{2};
+    services::PasswordHasher passwords;
     // Clerk's verification keys (after `hashing`, whose threads refresh them).
-    ClerkKeys clerk{config.clerk, hashing};
-    LoginThrottle login_throttle{config.login_failures_per_account, config.login_failures_per_address,
-                                 config.login_failure_window};
-    RequestRateLimiter request_limiter{config.user_requests_per_minute};
-    // Open WebSocket connections, for graceful shutdown and metrics.
-    std::atomic<long> open_websockets{0};
+    ClerkKeys clerk;
+    LoginThrottle login_throttle;
+    RequestRateLimiter request_limiter;
+    OriginPolicy origins;
+    CookieSettings cookies;
+    realtime::RoomLimits room_limits;
+    // Where the use cases' events go: the rooms (on every instance, through the bus).
+    realtime::RoomFanout room_fanout;
+    events::EventFanout events;
 };
 
-// One event loop: its io_context and its own database connections.
+// One event loop: its io_context, its own database connections, and the services on them.
 struct Loop {
-    App& app;
+    Loop(App& app, boost::asio::io_context& io);
+    Loop(const Loop&) = delete;
+    Loop& operator=(const Loop&) = delete;
+
     boost::asio::io_context& io;
+    LoopCounters& counters;
     std::unique_ptr<Store> store;
     // Who asked recently, as this loop's store last read it.
-    AuthCache auth_cache{};
+    AuthCache auth_cache;
+    services::Services services;
+    Authenticator authenticator;
+    api::ApiDeps api;
+    realtime::RoomDeps rooms;
 };
 
+// Runs one coroutine to completion on an io_context of its own (the command line, tests).
+template <typename T>
+T run_sync(Task<T> task);
+
 }  // namespace castera
+
+#include <boost/asio/co_spawn.hpp>
+
+#include <exception>
+#include <optional>
+
+template <typename T>
+T castera::run_sync(Task<T> task) {
+    boost::asio::io_context io;
+    std::exception_ptr failure;
+    if constexpr (std::is_void_v<T>) {
+        boost::asio::co_spawn(io, std::move(task), [&](std::exception_ptr e) { failure = e; });
+        io.run();
+        if (failure) std::rethrow_exception(failure);
+    } else {
+        // co_spawn wants a result it can default-construct: an optional, whatever T is.
+        std::optional<T> result;
+        auto wrapped = [](Task<T> inner) -> Task<std::optional<T>> { co_return co_await std::move(inner); };
+        boost::asio::co_spawn(io, wrapped(std::move(task)), [&](std::exception_ptr e, std::optional<T> value) {
+            failure = e;
+            result = std::move(value);
+        });
+        io.run();
+        if (failure) std::rethrow_exception(failure);
+        return std::move(*result);
+    }
+}

@@ -1,14 +1,22 @@
 // Who is making a request: DRF's authentication classes, in the old server's order (session,
-// then HTTP Basic). A failed credential is a 403 error, never an anonymous pass.
+// then HTTP Basic), then Clerk bearer tokens and API tokens. A failed credential is a 403
+// error, never an anonymous pass. One Authenticator per event loop, built from what it needs.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string_view>
 
-#include "app/app.hpp"
+#include "auth/auth_cache.hpp"
+#include "config/config.hpp"
 #include "http/message.hpp"
+#include "services/services.hpp"
+#include "store/store.hpp"
 
 namespace castera {
+
+class ClerkKeys;
+class CredentialCache;
 
 enum class AuthMethod { none, session, basic, bearer, token };
 
@@ -25,27 +33,33 @@ struct MeetingReadAhead {
     std::optional<std::optional<Meeting>> meeting;  // set once read (inner: nothing, no such meeting)
 };
 
-// `access_token` is a WebSocket's ?access_token= (a Clerk JWT or an API token), used when
-// there is no Authorization header. `read_ahead`, when given, may come back with its meeting.
-Task<Authentication> authenticate(const http::Request& req, Loop& loop, std::string_view access_token = {},
-                                  MeetingReadAhead* read_ahead = nullptr);
+class Authenticator {
+public:
+    struct Deps {
+        Store& store;                       // this loop's: sessions, users, tokens
+        AuthCache& cache;                   // this loop's
+        CredentialCache& credentials;       // the process's verified Basic credentials
+        ClerkKeys& clerk;
+        const Config::Clerk& clerk_config;
+        std::chrono::seconds credential_ttl;
+        services::Accounts& accounts;       // the throttled password check, external identities
+    };
 
-// What the store keeps of an API token's key.
-std::string api_token_hash(std::string_view key);
+    explicit Authenticator(Deps deps) : deps_(deps) {}
 
-// Django's CSRF check for an unsafe request authenticated by session. `form_token` is the
-// csrfmiddlewaretoken field of a form post, if any. Returns the 403 to send, or nothing.
-std::optional<http::Response> check_csrf(const http::Request& req, const Config& config,
-                                         std::string_view form_token = {});
+    // `access_token` is a WebSocket's ?access_token= (a Clerk JWT or an API token), used when
+    // there is no Authorization header. `read_ahead`, when given, may come back with its meeting.
+    Task<Authentication> authenticate(const http::Request& req, std::string_view access_token = {},
+                                      MeetingReadAhead* read_ahead = nullptr);
 
-// True when the request has no Origin (not a browser) or one naming this server itself or an
-// allowed origin (CASTERA_ALLOWED_ORIGINS).
-bool origin_is_trusted(const http::Request& req, const Config& config);
+private:
+    Task<std::optional<User>> user_from_session(const http::Request& req, MeetingReadAhead* read_ahead);
+    Task<std::optional<User>> user_by_id(Id id);
+    Task<Authentication> authenticate_basic(std::string_view header, std::string_view remote_address);
+    Task<Authentication> authenticate_bearer(std::string_view token);
+    Task<Authentication> authenticate_api_token(std::string_view key);
 
-// Refuses a login posted from a page of another site (Origin not this host nor allowed).
-std::optional<http::Response> check_login_origin(const http::Request& req, const Config& config);
-
-// Verifies a password off the event loop (PBKDF2 is deliberately slow).
-Task<bool> check_password_off_loop(Loop& loop, std::string raw, std::string encoded);
+    Deps deps_;
+};
 
 }  // namespace castera

@@ -3,10 +3,10 @@
 #include <boost/asio/post.hpp>
 
 #include <fstream>
-#include <iostream>
 #include <sstream>
 
 #include "auth/jwks_fetch.hpp"
+#include "observe/log.hpp"
 #include "util/validate.hpp"
 
 namespace castera {
@@ -123,7 +123,7 @@ void ClerkKeys::reload() {
         jwks_ = std::move(*keys);
     } catch (const std::exception& e) {
         // Keep the keys we have; tokens signed with them still pass.
-        std::cerr << "castera: cannot refresh the Clerk JWKS: " << e.what() << std::endl;
+        log::warning("auth", "cannot refresh the Clerk JWKS", {{"error", e.what()}});
     }
 }
 

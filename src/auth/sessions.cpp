@@ -3,9 +3,6 @@
 #include <ctime>
 
 #include "auth/csrf.hpp"
-#include "util/encoding.hpp"
-#include "util/random.hpp"
-#include "util/time.hpp"
 
 namespace castera {
 namespace {
@@ -37,25 +34,16 @@ std::string cookie(std::string_view name, std::string_view value, std::chrono::s
 
 }  // namespace
 
-std::string session_key_hash(std::string_view key) { return sha256_hex(key); }
-
-Task<void> start_session(Loop& loop, const http::Request& req, const User& user, http::Response& res) {
-    const Config& config = loop.app.config;
-    std::string_view old_key = req.cookie(kSessionCookie);
-    if (!old_key.empty()) co_await loop.store->delete_session(session_key_hash(old_key));
-
-    std::string key = random_token(32);
-    Session session{session_key_hash(key), user.id, now_utc() + config.session_age};
-    co_await loop.store->create_session(std::move(session));
-    res.add_header("Set-Cookie", cookie(kSessionCookie, key, config.session_age, true, config.secure_cookies));
+Task<void> start_session(services::Accounts& accounts, const CookieSettings& cookies, const http::Request& req,
+                         const User& user, http::Response& res) {
+    std::string key = co_await accounts.open_session(user, req.cookie(kSessionCookie), cookies.session_age);
+    res.add_header("Set-Cookie", cookie(kSessionCookie, key, cookies.session_age, true, cookies.secure));
     // A new CSRF secret with the new session, as Django rotates it on login.
-    res.add_header("Set-Cookie", cookie(kCsrfCookie, new_csrf_secret(), kCsrfCookieAge, false,
-                                        config.secure_cookies));
+    res.add_header("Set-Cookie", cookie(kCsrfCookie, new_csrf_secret(), kCsrfCookieAge, false, cookies.secure));
 }
 
-Task<void> end_session(Loop& loop, const http::Request& req, http::Response& res) {
-    std::string_view key = req.cookie(kSessionCookie);
-    if (!key.empty()) co_await loop.store->delete_session(session_key_hash(key));
+Task<void> end_session(services::Accounts& accounts, const http::Request& req, http::Response& res) {
+    co_await accounts.close_session(req.cookie(kSessionCookie));
     res.add_header("Set-Cookie", std::string(kSessionCookie) +
                                      "=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax");
 }

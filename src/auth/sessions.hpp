@@ -5,22 +5,28 @@
 #include <string>
 #include <string_view>
 
-#include "app/app.hpp"
+#include <chrono>
+
 #include "http/message.hpp"
+#include "services/services.hpp"
 
 namespace castera {
 
 inline constexpr std::string_view kSessionCookie = "sessionid";
 inline constexpr std::string_view kCsrfCookie = "csrftoken";
 
-// What the store keeps for a session key: a SHA-256, so a leaked table opens no session.
-std::string session_key_hash(std::string_view key);
+// How session cookies are made.
+struct CookieSettings {
+    std::chrono::seconds session_age{1209600};
+    bool secure = true;
+};
 
-// Starts a new session for `user` (ending the request's old one, so a session id planted
-// before login is worthless) and adds the sessionid and csrftoken cookies to `res`.
-Task<void> start_session(Loop& loop, const http::Request& req, const User& user, http::Response& res);
+// Signs `user` in: a new session (the request's old one ended, so a session id planted before
+// login is worthless) and the sessionid and csrftoken cookies on `res`.
+Task<void> start_session(services::Accounts& accounts, const CookieSettings& cookies, const http::Request& req,
+                         const User& user, http::Response& res);
 
 // Ends the request's session and expires its cookie.
-Task<void> end_session(Loop& loop, const http::Request& req, http::Response& res);
+Task<void> end_session(services::Accounts& accounts, const http::Request& req, http::Response& res);
 
 }  // namespace castera

@@ -19,7 +19,6 @@
 #include <charconv>
 #include <iterator>
 #include <functional>
-#include <iostream>
 #include <optional>
 #include <random>
 #include <thread>
@@ -28,6 +27,7 @@
 
 #include "bus/bus_message.hpp"
 #include "bus/redis_link.hpp"
+#include "observe/log.hpp"
 #include "realtime/frames.hpp"
 #include "util/async_reply.hpp"
 #include "util/random.hpp"
@@ -94,8 +94,7 @@ end
 return out
 )lua";
 
-// One line on stderr, as the rest of castera logs.
-void log_line(const std::string& line) { std::cerr << "castera: bus: " << line << std::endl; }
+void log_line(const std::string& line) { log::warning("bus", line); }
 
 // Runs `start(done)` on the bus loop and resumes the awaiting coroutine on its own loop with
 // what `done` is given (the first time; later calls are ignored). Every path of the bus calls
@@ -127,8 +126,8 @@ Id parse_id(std::string_view text) {
 
 class RedisBus final : public RoomBus {
 public:
-    RedisBus(const Config::Redis& settings, RoomHub& hub)
-        : settings_(settings), hub_(hub), instance_("i_" + random_token(12)) {
+    RedisBus(const Config::Redis& settings, RoomHub& hub, ProcessCounters& counters)
+        : settings_(settings), hub_(hub), counters_(counters), instance_("i_" + random_token(12)) {
         asio::co_spawn(io_, supervise(), [this](std::exception_ptr error) { supervisor_ended(error); });
         thread_ = std::thread([this] { run(); });
     }
@@ -273,7 +272,11 @@ private:
     Task<void> supervise() {
         milliseconds backoff = kFirstBackoff;
         while (!stopping_) {
-            if (co_await connect()) {
+            // Bound to a name first: GCC 12 can miscompile a co_await inside a condition.
+            const bool connected = co_await connect();
+            if (connected) {
+                if (ever_connected_) counters_.bus_reconnects.fetch_add(1, std::memory_order_relaxed);
+                ever_connected_ = true;
                 backoff = kFirstBackoff;
                 co_await stay_up();
                 if (stopping_) co_await say_goodbye();
@@ -906,6 +909,7 @@ private:
     // A message on a channel that no castera instance wrote: counted, logged now and then.
     void note_malformed() {
         ++malformed_;
+        counters_.bus_messages_malformed.fetch_add(1, std::memory_order_relaxed);
         auto now = Clock::now();
         if (now - last_malformed_log_ < kLogEvery) return;
         last_malformed_log_ = now;
@@ -915,6 +919,7 @@ private:
     // An event not sent because Redis is not keeping up.
     void note_dropped() {
         ++dropped_;
+        counters_.bus_events_dropped.fetch_add(1, std::memory_order_relaxed);
         auto now = Clock::now();
         if (now - last_dropped_log_ < kLogEvery) return;
         last_dropped_log_ = now;
@@ -926,6 +931,7 @@ private:
     asio::io_context io_{1};
     const Config::Redis settings_;
     RoomHub& hub_;
+    ProcessCounters& counters_;
     const std::string instance_;  // unique per process start
     std::atomic<bool> up_{false};  // registered in Redis; read by the loops
     std::atomic<bool> stopped_{false};
@@ -950,6 +956,7 @@ private:
     Clock::time_point last_down_log_{};
     Clock::time_point last_malformed_log_{};
     Clock::time_point last_dropped_log_{};
+    bool ever_connected_ = false;  // a later registration is a reconnect
     std::uint64_t malformed_ = 0;
     std::uint64_t dropped_ = 0;
     std::minstd_rand random_{std::random_device{}()};
@@ -959,8 +966,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<RoomBus> make_redis_bus(const Config::Redis& settings, RoomHub& hub) {
-    return std::make_unique<RedisBus>(settings, hub);
+std::unique_ptr<RoomBus> make_redis_bus(const Config::Redis& settings, RoomHub& hub, ProcessCounters& counters) {
+    return std::make_unique<RedisBus>(settings, hub, counters);
 }
 
 }  // namespace castera::bus

@@ -10,6 +10,6 @@
 namespace castera::bus {
 
 // Starts connecting at once, in the background; until Redis answers, rooms are local only.
-std::unique_ptr<RoomBus> make_redis_bus(const Config::Redis& settings, RoomHub& hub);
+std::unique_ptr<RoomBus> make_redis_bus(const Config::Redis& settings, RoomHub& hub, ProcessCounters& counters);
 
 }  // namespace castera::bus

@@ -39,8 +39,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<RoomBus> make_room_bus(const Config& config, RoomHub& hub) {
-    if (config.redis.enabled()) return bus::make_redis_bus(config.redis, hub);
+std::unique_ptr<RoomBus> make_room_bus(const Config& config, RoomHub& hub, ProcessCounters& counters) {
+    if (config.redis.enabled()) return bus::make_redis_bus(config.redis, hub, counters);
     return std::make_unique<InProcessBus>(hub);
 }
 

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "observe/counters.hpp"
 #include "realtime/room_hub.hpp"
 #include "store/store.hpp"
 
@@ -58,7 +59,7 @@ public:
 };
 
 // The Redis bus when config.redis names a server, the in-process bus otherwise.
-std::unique_ptr<RoomBus> make_room_bus(const Config& config, RoomHub& hub);
+std::unique_ptr<RoomBus> make_room_bus(const Config& config, RoomHub& hub, ProcessCounters& counters);
 
 // "local", "ok" or "down", as /readyz shows it.
 std::string_view bus_state_name(BusState state);

@@ -1,9 +1,6 @@
 #include "cli/commands.hpp"
 
 #include <CLI/CLI.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 
 #include <termios.h>
 #include <unistd.h>
@@ -12,8 +9,8 @@
 #include <iostream>
 
 #include "app/app.hpp"
-#include "auth/password.hpp"
 #include "http/server.hpp"
+#include "observe/log.hpp"
 #include "util/validate.hpp"
 
 namespace castera::cli {
@@ -23,15 +20,6 @@ namespace {
 struct CommandError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
-
-// Runs one store coroutine to completion (the CLI has no event loop of its own).
-template <typename T>
-T run_sync(Task<T> task) {
-    boost::asio::io_context io;
-    auto future = boost::asio::co_spawn(io, std::move(task), boost::asio::use_future);
-    io.run();
-    return future.get();
-}
 
 std::unique_ptr<StoreFactory> open_database(const Config& config) {
     try {
@@ -105,35 +93,63 @@ struct UserOptions {
     bool noinput = false;
 };
 
+// The services on the database, without a server: what the user commands need. They act as
+// castera itself (services::Actor::system()) and cause no room events.
+struct Offline {
+    explicit Offline(const Config& config)
+        : factory(open_database(config)),
+          store(factory->make_store()),
+          passwords(hashing, config.password_iterations),
+          throttle(config.login_failures_per_account, config.login_failures_per_address, config.login_failure_window),
+          services(services::Deps{*store, events, passwords, throttle, credentials, counters}) {}
+
+    std::unique_ptr<StoreFactory> factory;
+    std::unique_ptr<Store> store;
+    boost::asio::thread_pool hashing{1};
+    services::PasswordHasher passwords;
+    LoginThrottle throttle;
+    CredentialCache credentials;
+    LoopCounters counters;
+    events::EventFanout events;
+    services::Services services;
+};
+
+// A refusal of the services as the command's one line.
+[[noreturn]] void fail_with(const services::Refusal& refusal) {
+    std::string why = refusal.detail;
+    for (const auto& [field, messages] : refusal.fields.entries())
+        for (const auto& m : messages) why += (why.empty() ? "" : "; ") + field + ": " + m;
+    throw CommandError(why.empty() ? "refused" : why);
+}
+
 int create_user(const Config& config, const UserOptions& opt, std::optional<std::string> password) {
-    auto factory = open_database(config);
-    auto store = factory->make_store();
-    NewUser user;
-    user.email = checked_email(opt.email);
-    user.password = password ? make_password(*password, config.password_iterations) : make_unusable_password();
-    if (!opt.full_name.empty()) user.full_name = opt.full_name;
-    user.role = opt.role;
-    user.is_staff = opt.staff || opt.superuser;
-    user.is_superuser = opt.superuser;
-    try {
-        User created = run_sync(store->create_user(std::move(user)));
-        std::cout << (opt.superuser ? "Superuser" : "User") << " " << created.email << " created (id "
-                  << created.id << ").\n";
-    } catch (const StoreConflict&) {
-        throw CommandError("a user with email " + opt.email + " already exists");
+    Offline offline(config);
+    services::NewAccount account;
+    account.email = checked_email(opt.email);
+    account.password = std::move(password);
+    if (!opt.full_name.empty()) account.full_name = opt.full_name;
+    account.role = opt.role;
+    account.is_staff = opt.staff || opt.superuser;
+    account.is_superuser = opt.superuser;
+    auto created = run_sync(offline.services.accounts.create_user(services::Actor::system(), std::move(account)));
+    if (!created) {
+        if (created.refusal().kind == services::Refusal::Kind::conflict)
+            throw CommandError("a user with email " + opt.email + " already exists");
+        fail_with(created.refusal());
     }
+    std::cout << (opt.superuser ? "Superuser" : "User") << " " << created->email << " created (id " << created->id
+              << ").\n";
     return 0;
 }
 
 int change_password(const Config& config, const std::string& email, bool from_stdin) {
-    auto factory = open_database(config);
-    auto store = factory->make_store();
-    auto user = run_sync(store->find_user_by_email(normalize_email(email)));
+    Offline offline(config);
+    auto user = run_sync(offline.store->find_user_by_email(normalize_email(email)));
     if (!user) throw CommandError("no user with email " + email);
     std::string password = from_stdin ? read_line_from_stdin() : prompt_new_password();
-    run_sync(store->set_password(user->id, make_password(password, config.password_iterations)));
-    // A new password ends every session opened with the old one.
-    run_sync(store->delete_user_sessions(user->id));
+    // A new password ends every session opened with the old one, in the same commit.
+    auto changed = run_sync(offline.services.accounts.change_password(services::Actor::system(), *user, password));
+    if (!changed) fail_with(changed.refusal());
     std::cout << "Password changed for " << user->email << ".\n";
     return 0;
 }
@@ -141,10 +157,11 @@ int change_password(const Config& config, const std::string& email, bool from_st
 int serve(Config config) {
     App app(config, open_database(config));
     http::serve(app, [&](unsigned short port) {
-        std::cerr << "castera: listening on http://" << config.host << ":" << port << " ("
-                  << app.stores->describe() << ")" << std::endl;
+        log::info("server", "listening on http://" + config.host + ":" + std::to_string(port),
+                  {{"database", app.stores->describe()}, {"bus", bus_state_name(app.bus->state())}});
     });
-    std::cerr << "castera: stopped" << std::endl;
+    log::info("server", "stopped");
+    log::flush();
     return 0;
 }
 
@@ -202,6 +219,7 @@ int run(int argc, char** argv) {
     }
     try {
         config = load_config_from_env();
+        log::configure(config.log_level, config.log_format);
         if (!host.empty()) config.host = host;
         if (port) config.port = static_cast<std::uint16_t>(port);
         if (serve_cmd->parsed()) {

@@ -174,6 +174,17 @@ void read_limits(Config& c) {
             parse_integer_setting("CASTERA_WS_MAX_QUEUED_FRAMES", *v, 1, 1 << 20));
 }
 
+void read_logging(Config& c) {
+    if (auto v = env("CASTERA_LOG_LEVEL"))
+        if (!log::parse_level(*v, c.log_level))
+            throw ConfigError("CASTERA_LOG_LEVEL must be debug, info, warning or error, not \"" + *v + "\"");
+    if (auto v = env("CASTERA_LOG_FORMAT")) {
+        if (*v == "text") c.log_format = log::Format::text;
+        else if (*v == "json") c.log_format = log::Format::json;
+        else throw ConfigError("CASTERA_LOG_FORMAT must be text or json, not \"" + *v + "\"");
+    }
+}
+
 // The value of one hexadecimal digit, or -1.
 int hex_digit(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -297,6 +308,7 @@ Config load_config_from_env() {
     read_clerk(c);
     read_throttling(c);
     read_redis(c);
+    read_logging(c);
     return c;
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "observe/log.hpp"
+
 namespace castera {
 
 struct Config {
@@ -57,6 +59,10 @@ struct Config {
     std::chrono::seconds ws_idle_timeout{60};  // pinged at half of it, dropped at all of it
     int ws_max_connections_per_user = 50;    // in this process
     int ws_max_connections_per_room = 1000;  // in this process
+
+    // The log (CASTERA_LOG_LEVEL, CASTERA_LOG_FORMAT).
+    log::Level log_level = log::Level::info;
+    log::Format log_format = log::Format::text;
 
     // Several instances: rooms shared through Redis pub/sub (CASTERA_REDIS_URL, or the old
     // server's REDIS_HOST/REDIS_PORT). No host: the in-process bus, no Redis needed.

@@ -17,12 +17,12 @@
 #include <sys/resource.h>
 
 #include <atomic>
-#include <iostream>
 #include <thread>
 
 #include "api/router.hpp"
 #include "http/beast_io.hpp"
 #include "http/responses.hpp"
+#include "observe/log.hpp"
 #include "realtime/ws_session.hpp"
 
 namespace castera::http {
@@ -34,27 +34,53 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// Work that must finish before a graceful stop: requests being handled, open WebSockets.
-std::atomic<long> g_in_flight{0};
+// Set once a stop signal came: connections finish their request and close.
 std::atomic<bool> g_stopping{false};
 
+// A request being handled, counted on its loop (a graceful stop waits for them).
 struct InFlight {
-    InFlight() { ++g_in_flight; }
-    ~InFlight() { --g_in_flight; }
+    explicit InFlight(LoopCounters& c) : counters(c) { counters.requests_in_flight.add(); }
+    ~InFlight() { counters.requests_in_flight.sub(); }
+    LoopCounters& counters;
 };
+
+Response database_unavailable() { return error_response(503, "The database is unavailable; try again shortly."); }
 
 // Handles one request, turning an escaped failure into a JSON error instead of a crash.
 Task<Response> dispatch(const Request& view, Loop& loop) {
     try {
-        co_return co_await api::handle_request(view, loop);
+        co_return co_await api::handle_request(view, loop.api);
     } catch (const StoreUnavailable& e) {
-        std::cerr << "castera: database unavailable: " << e.what() << "\n";
-        co_return error_response(503, "The database is unavailable; try again shortly.");
+        loop.counters.db_errors.add();
+        log::warning("http", "database unavailable", {{"method", view.method_name}, {"path", view.path}, {"error", e.what()}});
+        co_return database_unavailable();
     } catch (const std::exception& e) {
-        std::cerr << "castera: error handling " << view.method_name << " " << view.path << ": "
-                  << e.what() << "\n";
+        loop.counters.errors_logged.add();
+        log::error("http", "unexpected error", {{"method", view.method_name}, {"path", view.path}, {"error", e.what()}});
         co_return error_response(500, "Internal server error.");
     }
+}
+
+// A WebSocket upgrade: the router decides, then the room serves it until it ends.
+Task<void> upgrade(beast::tcp_stream&& stream, BeastRequest&& req, const std::string& remote, Loop& loop) {
+    Request view = make_request_view(req, remote);
+    std::variant<Response, api::UpgradeGrant> decision;
+    try {
+        decision = co_await api::admit_upgrade(view, loop.api);
+    } catch (const StoreUnavailable& e) {
+        loop.counters.db_errors.add();
+        log::warning("http", "database unavailable", {{"path", view.path}, {"error", e.what()}});
+        decision = database_unavailable();
+    }
+    if (auto* refusal = std::get_if<Response>(&decision)) {
+        co_await write_response(stream, std::move(*refusal), req.version(), false);
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        co_return;
+    }
+    auto& grant = std::get<api::UpgradeGrant>(decision);
+    co_await realtime::serve_websocket(std::move(stream), std::move(req), std::move(grant.user),
+                                       std::move(grant.meeting), loop.rooms);
 }
 
 // Answers a request that could not be read; the connection is closed after it.
@@ -71,8 +97,7 @@ bool is_quiet_close(beast::error_code ec) {
 }
 
 // One connection, request after request (keep-alive), until close, error or upgrade.
-Task<void> serve_connection(beast::tcp_stream stream, Loop& loop) {
-    const Config& config = loop.app.config;
+Task<void> serve_connection(beast::tcp_stream stream, Loop& loop, const Config& config) {
     beast::error_code ignored;
     auto endpoint = stream.socket().remote_endpoint(ignored);
     std::string remote = ignored ? std::string() : endpoint.address().to_string();
@@ -87,7 +112,7 @@ Task<void> serve_connection(beast::tcp_stream stream, Loop& loop) {
             if (!is_quiet_close(ec)) co_await write_response(stream, read_error_response(ec), 11, false);
             break;
         }
-        InFlight in_flight;
+        InFlight in_flight(loop.counters);
         auto& header = parser.get();
         if (header[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
             bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, header.version()};
@@ -106,7 +131,7 @@ Task<void> serve_connection(beast::tcp_stream stream, Loop& loop) {
         auto req = parser.release();
         if (beast::websocket::is_upgrade(req)) {
             stream.expires_never();
-            co_await realtime::serve_websocket(std::move(stream), std::move(req), remote, loop);
+            co_await upgrade(std::move(stream), std::move(req), remote, loop);
             co_return;
         }
         Request view = make_request_view(req, remote);
@@ -135,7 +160,7 @@ tcp::acceptor open_acceptor(asio::io_context& io, const Config& config) {
 }
 
 // Accepts connections and hands them to the loops in turn, each socket made on its loop.
-Task<void> accept_loop(tcp::acceptor& acceptor, std::vector<std::unique_ptr<Loop>>& loops) {
+Task<void> accept_loop(tcp::acceptor& acceptor, std::vector<std::unique_ptr<Loop>>& loops, const Config& config) {
     std::size_t next = 0;
     while (acceptor.is_open()) {
         Loop& loop = *loops[next++ % loops.size()];
@@ -148,7 +173,7 @@ Task<void> accept_loop(tcp::acceptor& acceptor, std::vector<std::unique_ptr<Loop
             continue;
         }
         socket.set_option(tcp::no_delay(true), ec);
-        asio::co_spawn(loop.io, serve_connection(beast::tcp_stream(std::move(socket)), loop), asio::detached);
+        asio::co_spawn(loop.io, serve_connection(beast::tcp_stream(std::move(socket)), loop, config), asio::detached);
     }
 }
 
@@ -162,7 +187,11 @@ Task<void> stop_on_signal(asio::signal_set& signals, tcp::acceptor& acceptor, Ap
     acceptor.close(ec);
     app.rooms.close_all(1001, "server shutting down");
     asio::steady_timer timer{signals.get_executor()};
-    for (int waited = 0; g_in_flight + app.open_websockets > 0 && waited < 100; ++waited) {
+    auto busy = [&app] {
+        CounterTotals totals = app.counters.totals();
+        return totals.requests_in_flight + totals.websockets() > 0;
+    };
+    for (int waited = 0; busy() && waited < 100; ++waited) {
         timer.expires_after(std::chrono::milliseconds(50));
         co_await timer.async_wait(use_tuple);
     }
@@ -205,7 +234,7 @@ void serve(App& app, const std::function<void(unsigned short)>& on_listening) {
     std::vector<std::unique_ptr<Loop>> loops;
     for (unsigned i = 0; i < threads; ++i) {
         contexts.push_back(std::make_unique<asio::io_context>(1));
-        loops.push_back(std::make_unique<Loop>(Loop{app, *contexts.back(), app.stores->make_store()}));
+        loops.push_back(app.make_loop(*contexts.back()));
         loops.back()->store->settle_on(contexts.back()->get_executor());
     }
     asio::io_context& main_io = *contexts.front();
@@ -213,7 +242,7 @@ void serve(App& app, const std::function<void(unsigned short)>& on_listening) {
     if (on_listening) on_listening(acceptor.local_endpoint().port());
 
     asio::signal_set signals{main_io, SIGINT, SIGTERM};
-    asio::co_spawn(main_io, accept_loop(acceptor, loops), asio::detached);
+    asio::co_spawn(main_io, accept_loop(acceptor, loops, app.config), asio::detached);
     asio::co_spawn(main_io, stop_on_signal(signals, acceptor, app, loops), asio::detached);
 
     std::vector<std::thread> workers;

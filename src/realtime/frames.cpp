@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "app/app.hpp"
 #include "util/json_writer.hpp"
 #include "util/time.hpp"
 
@@ -181,17 +180,6 @@ Frame pong_frame(std::string_view id_json) {
         }
         w.end_object();
     });
-}
-
-void publish_message(App& app, const Message& message) { app.bus->broadcast(message.meeting_id, chat_event(message)); }
-
-void publish_participant_state(App& app, const ParticipantState& state) {
-    app.bus->broadcast(state.meeting_id, participant_state_event(state));
-}
-
-void publish_meeting_status(App& app, Id meeting, std::string_view status) {
-    app.bus->broadcast(meeting, meeting_status_event(meeting, status));
-    if (status == "ended") app.bus->close_room(meeting, kCloseMeetingEnded, "the meeting has ended");
 }
 
 }  // namespace castera

@@ -1,5 +1,4 @@
-// Every frame castera sends on a meeting's WebSocket, in both protocols (docs/PROTOCOL.md),
-// and the publishers that push REST-side changes into the rooms.
+// Every frame castera sends on a meeting's WebSocket, in both protocols (docs/PROTOCOL.md).
 #pragma once
 
 #include <cstdint>
@@ -11,8 +10,6 @@
 #include "store/models.hpp"
 
 namespace castera {
-
-struct App;
 
 // Close codes beyond RFC 6455's (see docs/PROTOCOL.md).
 inline constexpr std::uint16_t kCloseMeetingEnded = 4000;    // the owner ended the meeting
@@ -38,12 +35,5 @@ Frame signal_frame(const RoomMember& from, std::string_view signal_type, std::st
 Frame error_frame(std::string_view code, std::string_view message);
 // `id_json` is the ping's "id", already JSON, echoed as sent.
 Frame pong_frame(std::string_view id_json);
-
-// Pushes into the meeting's room, on every instance (through App::bus): a stored message
-// (REST and WebSocket share one conversation), a changed participant state, a new status (an
-// ended meeting's connections are then closed with kCloseMeetingEnded).
-void publish_message(App& app, const Message& message);
-void publish_participant_state(App& app, const ParticipantState& state);
-void publish_meeting_status(App& app, Id meeting, std::string_view status);
 
 }  // namespace castera

@@ -1,4 +1,5 @@
-// A WebSocket connection to a meeting room: authorisation at the upgrade, then the chat.
+// A WebSocket connection to a meeting room, after the router let the upgrade through: the
+// room's own limits, the handshake, then the session until the connection ends.
 #pragma once
 
 #include <boost/beast/core/tcp_stream.hpp>
@@ -7,16 +8,16 @@
 
 #include <string>
 
-#include "app/app.hpp"
+#include "realtime/room_session.hpp"
 
 namespace castera::realtime {
 
-// Takes over a connection whose request asked for a WebSocket upgrade: answers 403/404 when
-// the caller may not join, otherwise accepts and serves the room until the connection ends.
-// `stream` and `req` stay the caller's, who awaits this to the end: taken by value, moved-from
-// copies of them would sit in coroutine frames for the whole session of every connection.
+// `user` may join `meeting`'s room (the router decided). Answers 429 when the room or the user has too many connections, otherwise accepts and serves
+// the room until the connection ends. `stream` and `req` stay the caller's, who awaits this to
+// the end: taken by value, moved-from copies of them would sit in coroutine frames for the
+// whole session of every connection.
 Task<void> serve_websocket(boost::beast::tcp_stream&& stream,
-                           boost::beast::http::request<boost::beast::http::string_body>&& req,
-                           std::string remote, Loop& loop);
+                           boost::beast::http::request<boost::beast::http::string_body>&& req, User user,
+                           Meeting meeting, RoomDeps& deps);
 
 }  // namespace castera::realtime

@@ -47,11 +47,13 @@ void WsSocket::start() { arm_timer(TimerFor::idle, options_.idle_timeout / 2); }
 
 void WsSocket::send(Frame text) {
     if (closing()) return;
+    if (options_.counters) options_.counters->ws_frames_sent.add();
     push(std::move(text), Opcode::text);
 }
 
 void WsSocket::send_first(Frame text) {
     if (closing()) return;
+    if (options_.counters) options_.counters->ws_frames_sent.add();
     std::size_t at = head_ + (front_sent_ > 0 ? 1 : 0);  // a frame begun must end first
     if (at == head_ && head_ > 0) out_[--head_] = {std::move(text), Opcode::text};
     else out_.insert(out_.begin() + static_cast<std::ptrdiff_t>(at), Outgoing{std::move(text), Opcode::text});
@@ -356,6 +358,7 @@ void WsSocket::on_close_received(std::uint16_t code) {
 // answer.
 void WsSocket::on_protocol_failure(std::uint16_t code) {
     peer_finished_ = true;
+    if (code == wire::kCloseTooBig && options_.counters) options_.counters->ws_dropped_frame_size.add();
     if (close_sent_) finish();
     else if (!close_queued_) queue_close(wire::close_payload(code, {}), false);
 }

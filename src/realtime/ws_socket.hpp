@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "observe/counters.hpp"
 #include "realtime/room_hub.hpp"
 #include "realtime/ws_wire.hpp"
 #include "store/store.hpp"
@@ -35,6 +36,8 @@ public:
         // Pongs owed to a peer that does not read past this many queued frames: it is closed
         // (1008) rather than let its pings grow the queue without end.
         std::size_t max_queued = 256;
+        // The loop's counters: frames sent, connections closed for an oversized frame.
+        LoopCounters* counters = nullptr;
     };
 
     // Only through std::make_shared: its handlers keep it alive.

@@ -106,7 +106,7 @@ public:
     virtual Task<std::optional<Meeting>> find_meeting_by_room(std::string room_id) = 0;
     virtual Task<Page<Meeting>> list_meetings(MeetingQuery query) = 0;
     virtual Task<OwnerTotals> owner_totals(Id owner) = 0;
-    // Inserts a meeting; id and room_id are ignored and generated, created_on is set here.
+    // Inserts a meeting: the id is generated, and so are room_id and created_on when empty.
     Task<Meeting> create_meeting(Meeting meeting);
     // Applies the changes and returns the updated meeting, or nothing when it does not exist.
     Task<std::optional<Meeting>> update_meeting(Id id, MeetingChanges changes);

@@ -41,7 +41,7 @@ struct DeleteUserSessions { Id user = 0; };
 struct CreateApiToken { ApiToken token; };
 struct DeleteApiToken { Id user = 0; Id token = 0; };
 struct TouchApiToken { Id token = 0; TimePoint when{}; };
-struct CreateMeeting { Meeting meeting; };  // id, room_id and created_on are set by the store
+struct CreateMeeting { Meeting meeting; };  // id set by the store; room_id and created_on too when empty
 struct UpdateMeeting { Id meeting = 0; MeetingChanges changes; };
 struct DeleteMeeting { Id meeting = 0; };  // with its messages, signals, recordings, states
 struct CreateMessages { Id meeting = 0; Id user = 0; std::vector<std::string> contents; };

@@ -223,7 +223,8 @@ Task<std::optional<User>> PostgresStore::find_user_by_email(std::string email) {
 
 // One segment of its own: the writes are one transaction.
 Task<Committed> PostgresStore::commit(Transaction transaction) {
-    unsigned django_tables = WritePlan::needs_django_tables(transaction) ? co_await django_user_tables() : 0;
+    unsigned django_tables = 0;
+    if (WritePlan::needs_django_tables(transaction)) django_tables = co_await django_user_tables();
     WritePlan plan(transaction, django_tables);
     std::shared_ptr<Connection> connection = co_await pool_->pick();
     std::vector<Result> results = co_await connection->run_transaction(plan.steps());

@@ -212,8 +212,8 @@ WritePlan::WritePlan(Transaction& transaction, unsigned django_tables) : transac
                     add(kTouchToken, std::move(p.add(write.token).add(write.when)));
                 } else if constexpr (std::is_same_v<W, write::CreateMeeting>) {
                     Meeting& m = write.meeting;
-                    m.room_id = random_uuid4();
-                    m.created_on = now_utc();
+                    if (m.room_id.empty()) m.room_id = random_uuid4();
+                    if (m.created_on == TimePoint{}) m.created_on = now_utc();
                     p.add(m.title).add(m.description).add(m.type_of).add(m.created_on);
                     p.add(m.room_id).add(m.scheduled_date).add(m.status).add(m.user_id);
                     add(kCreateMeeting, std::move(p));

@@ -186,9 +186,12 @@ Task<std::optional<ApiToken>> SqliteStore::find_api_token(std::string key_hash) 
 Task<std::optional<Meeting>> SqliteStore::find_meeting(Id id) { co_return meeting_by_id(*db_, id); }
 
 Task<std::optional<Meeting>> SqliteStore::find_meeting_by_room(std::string room_id) {
+    // Any spelling of a UUID finds its room, as on PostgreSQL (whose column is a uuid).
+    std::string canonical;
+    if (!parse_uuid(room_id, canonical)) co_return std::nullopt;
     Statement row = db_->prepare(
         std::string("SELECT ").append(kMeetingColumns).append(" FROM meetings_meeting WHERE room_id = ?1"));
-    row.bind(1, uuid_to_db(room_id));
+    row.bind(1, uuid_to_db(canonical));
     if (!row.step()) co_return std::nullopt;
     co_return read_meeting(row);
 }

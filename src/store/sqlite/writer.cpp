@@ -1,5 +1,7 @@
 #include "store/sqlite/writer.hpp"
 
+#include "observe/log.hpp"
+
 namespace castera::sqlite {
 namespace {
 
@@ -135,8 +137,9 @@ void Writer::checkpoint_if_due() {
     if (!db_ || db_->wal_pages() < kCheckpointPages) return;
     try {
         db_->checkpoint();
-    } catch (...) {
+    } catch (const std::exception& e) {
         // The next write tries again; a failing database shows itself there.
+        log::warning("sqlite", "checkpoint failed", {{"error", e.what()}});
     }
 }
 

@@ -182,8 +182,8 @@ struct Apply {
     }
     WriteResult operator()(write::CreateMeeting& w) {
         Meeting& meeting = w.meeting;
-        meeting.room_id = random_uuid4();
-        meeting.created_on = now_utc();
+        if (meeting.room_id.empty()) meeting.room_id = random_uuid4();
+        if (meeting.created_on == TimePoint{}) meeting.created_on = now_utc();
         db.prepare("INSERT INTO meetings_meeting (title, description, type_of, created_on, room_id, scheduled_date, "
                    "status, user_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
             .bind(1, meeting.title)

@@ -1,5 +1,7 @@
-// Request field validation with DRF's rules and messages, so that old clients see the same
-// errors: {"field": ["message", ...]} in the serializer's field order.
+// Field validation with DRF's rules and messages, so that old clients see the same errors:
+// {"field": ["message", ...]} in the serializer's field order. Input arrives as one JSON
+// object whatever the body was (JSON, a form, multipart), so the REST API and the admin
+// console's forms share these readers.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -11,17 +13,24 @@
 #include <utility>
 #include <vector>
 
-#include "http/message.hpp"
 #include "store/models.hpp"
 
-namespace castera::api {
+namespace castera {
+
+class JsonWriter;
+
+namespace validation {
 
 // Errors per field, in the order the fields were checked.
 class FieldErrors {
 public:
     void add(std::string_view field, std::string message);
     bool empty() const { return errors_.empty(); }
-    http::Response response() const;  // 400 with the errors object
+    // The messages for one field (empty when it has none).
+    std::vector<std::string> messages(std::string_view field) const;
+    const std::vector<std::pair<std::string, std::vector<std::string>>>& entries() const { return errors_; }
+    // {"field": ["message", ...], ...}
+    void write_json(JsonWriter& w) const;
 
 private:
     std::vector<std::pair<std::string, std::vector<std::string>>> errors_;
@@ -61,4 +70,5 @@ FieldValue<TimePoint> read_datetime(const boost::json::object& data, std::string
 FieldValue<std::string> read_url(const boost::json::object& data, std::string_view name,
                                  std::size_t max_length, FieldErrors& errors);
 
-}  // namespace castera::api
+}  // namespace validation
+}  // namespace castera

@@ -1,4 +1,4 @@
-#include "api/fields.hpp"
+#include "validation/fields.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -8,7 +8,7 @@
 #include "util/time.hpp"
 #include "util/validate.hpp"
 
-namespace castera::api {
+namespace castera::validation {
 namespace {
 
 constexpr std::string_view kRequired = "This field is required.";
@@ -68,10 +68,13 @@ void FieldErrors::add(std::string_view field, std::string message) {
     errors_.push_back({std::string(field), {std::move(message)}});
 }
 
-http::Response FieldErrors::response() const {
-    http::Response res;
-    res.status = 400;
-    JsonWriter w(res.body);
+std::vector<std::string> FieldErrors::messages(std::string_view field) const {
+    for (const auto& [name, messages] : errors_)
+        if (name == field) return messages;
+    return {};
+}
+
+void FieldErrors::write_json(JsonWriter& w) const {
     w.begin_object();
     for (const auto& [name, messages] : errors_) {
         w.key(name);
@@ -80,7 +83,6 @@ http::Response FieldErrors::response() const {
         w.end_array();
     }
     w.end_object();
-    return res;
 }
 
 FieldValue<std::string> read_char(const boost::json::object& data, std::string_view name, const CharRule& rule,
@@ -177,4 +179,4 @@ FieldValue<std::string> read_url(const boost::json::object& data, std::string_vi
     return out;
 }
 
-}  // namespace castera::api
+}  // namespace castera::validation

@@ -1,0 +1,179 @@
+// Accounts: password sign-in, sessions, external identities, user management, API tokens.
+#include "auth/credential_cache.hpp"
+#include "auth/password.hpp"
+#include "auth/throttle.hpp"
+#include "services/services.hpp"
+#include "util/async_reply.hpp"
+#include "util/encoding.hpp"
+#include "util/random.hpp"
+#include "util/time.hpp"
+#include "util/validate.hpp"
+
+namespace castera::services {
+namespace {
+
+constexpr std::string_view kTokenKeyPrefix = "cst_";
+constexpr std::size_t kTokenKeyRandomLength = 40;  // ~238 bits from [a-zA-Z0-9]
+constexpr std::size_t kTokenShownPrefixLength = 8;
+
+}  // namespace
+
+std::string api_token_hash(std::string_view key) { return sha256_hex(key); }
+std::string session_key_hash(std::string_view key) { return sha256_hex(key); }
+
+// Not coroutines: the strings move straight into the job, never through a frame.
+Task<bool> PasswordHasher::verify(std::string raw, std::string encoded) {
+    return run_elsewhere(pool_, [raw = std::move(raw), encoded = std::move(encoded)] {
+        return is_usable_password(encoded) && check_password(raw, encoded);
+    });
+}
+
+Task<std::string> PasswordHasher::hash(std::string raw) {
+    return run_elsewhere(pool_, [raw = std::move(raw), iterations = iterations_] { return make_password(raw, iterations); });
+}
+
+Task<Outcome<User>> Accounts::sign_in_with_password(std::string email, std::string password, std::string_view address) {
+    LoginThrottle& throttle = deps_.throttle;
+    if (auto wait = throttle.wait_time(email, address)) {
+        deps_.counters.login_throttled.add();
+        co_return Refusal::throttled(wait->count());
+    }
+    auto user = co_await deps_.store.find_user_by_email(email);
+    bool valid = false;
+    if (user) valid = co_await deps_.passwords.verify(std::move(password), user->password);
+    if (!valid) {
+        throttle.record_failure(email, address);
+        co_return Refusal{Refusal::Kind::bad_credentials};
+    }
+    throttle.record_success(email);
+    if (!user->is_active) co_return Refusal{Refusal::Kind::inactive};
+    co_return std::move(*user);
+}
+
+Task<std::string> Accounts::open_session(const User& user, std::string_view old_key, std::chrono::seconds age) {
+    std::string key = random_token(32);
+    TimePoint now = now_utc();
+    Transaction transaction;
+    // A session id planted before the login is worthless after it.
+    if (!old_key.empty()) transaction.add(write::DeleteSession{session_key_hash(old_key)});
+    transaction.add(write::CreateSession{Session{session_key_hash(key), user.id, now + age}});
+    transaction.add(write::TouchLastLogin{user.id, now});
+    co_await deps_.store.commit(std::move(transaction));
+    co_return key;
+}
+
+Task<void> Accounts::close_session(std::string_view key) {
+    if (!key.empty()) co_await deps_.store.delete_session(session_key_hash(key));
+}
+
+Task<User> Accounts::user_for_identity(ExternalIdentity identity) {
+    Store& store = deps_.store;
+    auto user = co_await store.find_user_by_email(identity.email);
+    if (!user) {
+        NewUser fresh;
+        fresh.email = identity.email;
+        fresh.password = make_unusable_password();
+        fresh.full_name = identity.full_name;
+        fresh.image = identity.image;
+        fresh.role = identity.admin ? "admin" : "user";
+        try {
+            co_return co_await store.create_user(std::move(fresh));
+        } catch (const StoreConflict&) {
+            // Another request created it a moment ago.
+        }
+        user = co_await store.find_user_by_email(identity.email);
+        if (!user) throw StoreUnavailable("a user created by a token vanished");
+        co_return std::move(*user);
+    }
+    bool changed = false;
+    if (identity.full_name && identity.full_name != user->full_name) user->full_name = identity.full_name, changed = true;
+    if (identity.image && identity.image != user->image) user->image = identity.image, changed = true;
+    if (changed) co_await store.update_user(*user);
+    co_return std::move(*user);
+}
+
+Task<Outcome<User>> Accounts::create_user(const Actor& actor, NewAccount account) {
+    if (!may_manage_users(actor)) co_return Refusal::forbidden();
+    if (!is_valid_email(account.email)) co_return Refusal::invalid("email", "Enter a valid email address.");
+    if (account.role != "user" && account.role != "admin")
+        co_return Refusal::invalid("role", "\"" + account.role + "\" is not a valid choice.");
+    NewUser user;
+    user.email = std::move(account.email);
+    // Not inside a ?: expression: GCC 12 miscompiles a co_await there (docs/DESIGN.md).
+    if (account.password) user.password = co_await deps_.passwords.hash(std::move(*account.password));
+    else user.password = make_unusable_password();
+    user.full_name = std::move(account.full_name);
+    user.role = std::move(account.role);
+    user.is_staff = account.is_staff || account.is_superuser;
+    user.is_superuser = account.is_superuser;
+    user.is_active = account.is_active;
+    std::string email = user.email;
+    try {
+        co_return co_await deps_.store.create_user(std::move(user));
+    } catch (const StoreConflict&) {
+    }
+    co_return Refusal::conflict("a user with email " + email + " already exists");
+}
+
+Task<Outcome<Done>> Accounts::change_password(const Actor& actor, const User& user, std::string raw) {
+    if (!may_manage_users(actor) && actor.id() != user.id) co_return Refusal::forbidden();
+    if (raw.empty()) co_return Refusal::invalid("password", "This field may not be blank.");
+    std::string hash = co_await deps_.passwords.hash(std::move(raw));
+    // One commit: no moment where the new password works and an old session still does.
+    Transaction transaction;
+    Transaction::Ref found = transaction.add(write::SetPassword{user.id, std::move(hash)});
+    transaction.add(write::DeleteUserSessions{user.id});
+    Committed done = co_await deps_.store.commit(std::move(transaction));
+    if (!done.get<bool>(found)) co_return Refusal::not_found();
+    deps_.credentials.forget_user(user.id);
+    co_return Done{};
+}
+
+Task<Outcome<Done>> Accounts::update_user(const Actor& actor, const User& changed) {
+    if (!may_manage_users(actor)) co_return Refusal::forbidden();
+    bool found = false;
+    try {
+        found = co_await deps_.store.update_user(changed);
+    } catch (const StoreConflict&) {
+        co_return Refusal::conflict("a user with email " + changed.email + " already exists");
+    }
+    if (!found) co_return Refusal::not_found();
+    // A deactivated user's verified credentials must not outlive the change.
+    if (!changed.is_active) deps_.credentials.forget_user(changed.id);
+    co_return Done{};
+}
+
+Task<Outcome<Done>> Accounts::delete_user(const Actor& actor, const User& user) {
+    if (!may_manage_users(actor)) co_return Refusal::forbidden();
+    bool found = co_await deps_.store.delete_user(user.id);
+    deps_.credentials.forget_user(user.id);
+    if (!found) co_return Refusal::not_found();
+    co_return Done{};
+}
+
+Task<Outcome<Accounts::NewToken>> Accounts::create_token(const User& owner, bool via_token, std::string name,
+                                                         std::optional<TimePoint> expires) {
+    // A leaked token must not be able to mint more of itself.
+    if (via_token) co_return Refusal::forbidden("An API token cannot create API tokens; sign in another way.");
+    std::string key = std::string(kTokenKeyPrefix) + random_token(kTokenKeyRandomLength);
+    ApiToken token{.user_id = owner.id,
+                   .name = std::move(name),
+                   .key_hash = api_token_hash(key),
+                   .prefix = key.substr(0, kTokenKeyPrefix.size() + kTokenShownPrefixLength),
+                   .expires_at = expires};
+    ApiToken stored = co_await deps_.store.create_api_token(std::move(token));
+    co_return NewToken{std::move(stored), std::move(key)};
+}
+
+Task<std::vector<ApiToken>> Accounts::list_tokens(const User& owner) {
+    co_return co_await deps_.store.list_api_tokens(owner.id);
+}
+
+Task<Outcome<Done>> Accounts::delete_token(const User& owner, Id token) {
+    // Another user's token is "not found", not "forbidden": its existence is not theirs to know.
+    const bool deleted = co_await deps_.store.delete_api_token(owner.id, token);
+    if (!deleted) co_return Refusal::not_found();
+    co_return Done{};
+}
+
+}  // namespace castera::services

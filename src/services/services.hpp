@@ -1,0 +1,220 @@
+// The use cases: one function each, used by every transport (REST, the WebSocket rooms, the
+// command line, the admin console). Each decides its permissions (access.hpp), writes through
+// the Store (several rows in one Transaction), and hands the events it caused to the event
+// sink; none knows HTTP or frames. One Services per event loop: it holds that loop's store.
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+#include <boost/json/object.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "events/events.hpp"
+#include "observe/counters.hpp"
+#include "services/access.hpp"
+#include "services/outcome.hpp"
+#include "store/store.hpp"
+#include "validation/fields.hpp"
+
+namespace castera {
+class LoginThrottle;
+class CredentialCache;
+}  // namespace castera
+
+namespace castera::services {
+
+// PBKDF2 is deliberately slow (600,000 iterations: hundreds of milliseconds): it runs on a
+// thread pool, never on an event loop.
+class PasswordHasher {
+public:
+    PasswordHasher(boost::asio::thread_pool& pool, int iterations) : pool_(pool), iterations_(iterations) {}
+    // False for a wrong password and for an unusable hash ("!...").
+    Task<bool> verify(std::string raw, std::string encoded);
+    Task<std::string> hash(std::string raw);
+
+private:
+    boost::asio::thread_pool& pool_;
+    int iterations_;
+};
+
+// What the services of one event loop work with.
+struct Deps {
+    Store& store;
+    events::EventSink& events;
+    PasswordHasher& passwords;
+    LoginThrottle& throttle;
+    CredentialCache& credentials;
+    LoopCounters& counters;
+};
+
+// ---- meetings
+
+// A meeting's writable fields from a request body or a form, with DRF's checks and messages in
+// the serializer's field order. Read-only fields (id, user, created_on, room_id) and unknown
+// fields are ignored, as DRF does.
+MeetingChanges read_meeting_changes(const boost::json::object& data, validation::Mode mode,
+                                    validation::FieldErrors& errors);
+
+// The owner's figures, for the dashboard.
+struct Dashboard {
+    OwnerTotals totals;
+    std::vector<Meeting> meetings;  // the owner's, oldest id first
+};
+
+class Meetings {
+public:
+    explicit Meetings(Deps& deps) : deps_(deps) {}
+
+    // The actor's meetings (every meeting for an admin), as the query asks.
+    Task<Page<Meeting>> list(const Actor& actor, MeetingQuery query);
+    Task<std::optional<Meeting>> find(Id id);
+    // Nothing for an unknown room or a malformed id.
+    Task<std::optional<Meeting>> find_by_room(std::string_view room_id);
+    // `input` holds every required field (read_meeting_changes in full mode). Owned by the actor.
+    Task<Outcome<Meeting>> create(const Actor& actor, MeetingChanges input);
+    Task<Outcome<Meeting>> update(const Actor& actor, const Meeting& meeting, MeetingChanges changes);
+    // With everything in it; the room's connections are closed.
+    Task<Outcome<Done>> remove(const Actor& actor, const Meeting& meeting);
+    // "active" or "ended" (ended closes the room); anything else is refused as invalid.
+    Task<Outcome<Meeting>> set_status(const Actor& actor, const Meeting& meeting, std::string status);
+    Task<Dashboard> dashboard(const User& owner);
+
+private:
+    Task<Outcome<Meeting>> apply_update(const Actor& actor, const Meeting& meeting, MeetingChanges changes,
+                                        bool status_set);
+
+    Deps& deps_;
+};
+
+// ---- chat, recordings, participants
+
+class Chats {
+public:
+    explicit Chats(Deps& deps) : deps_(deps) {}
+
+    // Oldest first; the owner or an admin only (the old server's rule).
+    Task<Outcome<Page<Message>>> list(const Actor& actor, const Meeting& meeting, std::optional<std::int64_t> limit,
+                                      std::int64_t offset);
+    // Stores the messages in one commit and delivers them to the room, in order. None may be
+    // blank. Over REST only the owner or an admin may post; a room member may always talk.
+    Task<Outcome<std::vector<Message>>> post(const Actor& actor, const Meeting& meeting,
+                                             std::vector<std::string> contents, ChatChannel channel);
+
+private:
+    Deps& deps_;
+};
+
+class Recordings {
+public:
+    explicit Recordings(Deps& deps) : deps_(deps) {}
+
+    // Newest first; the owner or an admin only.
+    Task<Outcome<Page<Recording>>> list(const Actor& actor, const Meeting& meeting, std::optional<std::int64_t> limit,
+                                        std::int64_t offset);
+    // `file_url` already validated (an http(s) URL of at most 200 characters).
+    Task<Outcome<Recording>> create(const Actor& actor, const Meeting& meeting, std::string file_url);
+
+private:
+    Deps& deps_;
+};
+
+class Participants {
+public:
+    explicit Participants(Deps& deps) : deps_(deps) {}
+
+    Task<std::vector<ParticipantState>> list(const Meeting& meeting);
+    // The actor's own state in the meeting: the flags set in one write (the row made on first
+    // use), and everyone in the room told.
+    Task<Outcome<ParticipantState>> change_own(const Actor& actor, const Meeting& meeting, FlagChanges flags);
+    // A WebRTC signal relayed in the room, kept as the meeting's signaling history.
+    Task<Signal> record_signal(const Actor& actor, const Meeting& meeting, std::string signal_type,
+                               std::string data_json);
+
+private:
+    Deps& deps_;
+};
+
+// ---- accounts
+
+// A verified external identity (a Clerk token's claims).
+struct ExternalIdentity {
+    std::string email;
+    std::optional<std::string> full_name;
+    std::optional<std::string> image;
+    bool admin = false;
+};
+
+// A new user as the command line or the admin console gives it.
+struct NewAccount {
+    std::string email;
+    std::optional<std::string> password;  // raw; none: an unusable password
+    std::optional<std::string> full_name;
+    std::string role = "user";
+    bool is_staff = false;
+    bool is_superuser = false;
+    bool is_active = true;
+};
+
+class Accounts {
+public:
+    explicit Accounts(Deps& deps) : deps_(deps) {}
+
+    // The throttled password check behind every password sign-in (the session login and HTTP
+    // Basic): refused with throttled (too many failures for this account or address),
+    // bad_credentials, or inactive (right password, deactivated account).
+    Task<Outcome<User>> sign_in_with_password(std::string email, std::string password, std::string_view address);
+    // A new session for the user, in one commit: the request's old session (if any) ended, the
+    // new one stored, last_login set. Returns the key to hand to the client (its hash is kept).
+    Task<std::string> open_session(const User& user, std::string_view old_key, std::chrono::seconds age);
+    Task<void> close_session(std::string_view key);
+    // The user a verified external identity names: found by email, or created with an unusable
+    // password, and kept up to date with its name and picture.
+    Task<User> user_for_identity(ExternalIdentity identity);
+
+    // User management (the command line, the admin console).
+    Task<Outcome<User>> create_user(const Actor& actor, NewAccount account);
+    // A new password ends every session of the user and every remembered credential.
+    Task<Outcome<Done>> change_password(const Actor& actor, const User& user, std::string raw);
+    Task<Outcome<Done>> update_user(const Actor& actor, const User& changed);
+    Task<Outcome<Done>> delete_user(const Actor& actor, const User& user);
+
+    // API tokens for scripts and bots: the key is returned once, only its hash is kept. A
+    // request authenticated by an API token may not mint more (`via_token`).
+    struct NewToken {
+        ApiToken token;
+        std::string key;
+    };
+    Task<Outcome<NewToken>> create_token(const User& owner, bool via_token, std::string name,
+                                         std::optional<TimePoint> expires);
+    Task<std::vector<ApiToken>> list_tokens(const User& owner);
+    Task<Outcome<Done>> delete_token(const User& owner, Id token);
+
+private:
+    Deps& deps_;
+};
+
+// Everything a transport needs, for one event loop.
+struct Services {
+    explicit Services(Deps d)
+        : deps(d), meetings(deps), chats(deps), recordings(deps), participants(deps), accounts(deps) {}
+    Services(const Services&) = delete;
+    Services& operator=(const Services&) = delete;
+
+    Deps deps;
+    Meetings meetings;
+    Chats chats;
+    Recordings recordings;
+    Participants participants;
+    Accounts accounts;
+
+    // True when the database answers (for /readyz).
+    Task<bool> database_ready();
+};
+
+// What the store keeps of an API token's key, and of a session key: a SHA-256.
+std::string api_token_hash(std::string_view key);
+std::string session_key_hash(std::string_view key);
+
+}  // namespace castera::services
