@@ -1,0 +1,354 @@
+// A Store kept in memory, for the unit tests of what sits above the store (the services,
+// authentication, the rooms). It keeps the same contract as the SQLite and PostgreSQL stores:
+// store_contract_test.cpp runs on it too, so a test that passes on it means the same there.
+// A commit applies its writes to a copy and keeps the copy only when every write succeeded.
+#pragma once
+
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "store/store.hpp"
+#include "util/random.hpp"
+#include "util/time.hpp"
+
+namespace castera::testing {
+
+class MemoryStore final : public Store {
+public:
+    // How many commits ran, and the last one's writes, for tests that check what was written.
+    int commits = 0;
+    std::vector<Write> last_commit;
+    // When set, the next commit fails with this (then the flag clears).
+    bool fail_next_commit = false;
+
+    Task<Committed> commit(Transaction transaction) override {
+        if (fail_next_commit) {
+            fail_next_commit = false;
+            throw StoreUnavailable("memory store: failing as asked");
+        }
+        Data copy = data_;
+        std::vector<WriteResult> results;
+        for (Write& w : transaction.writes()) results.push_back(std::visit([&](auto& one) { return apply(copy, one); }, w));
+        data_ = std::move(copy);
+        ++commits;
+        last_commit = transaction.writes();
+        co_return Committed(std::move(results));
+    }
+
+    Task<std::optional<User>> find_user(Id id) override { co_return found(data_.users, id); }
+    Task<std::optional<User>> find_user_by_email(std::string email) override {
+        for (auto& [id, u] : data_.users)
+            if (u.email == email) co_return u;
+        co_return std::nullopt;
+    }
+    Task<std::vector<User>> list_users() override { co_return values(data_.users); }
+
+    Task<std::optional<Session>> find_session(std::string key_hash) override {
+        auto it = data_.sessions.find(key_hash);
+        if (it == data_.sessions.end()) co_return std::nullopt;
+        co_return it->second;
+    }
+    Task<std::optional<SessionUser>> find_session_user(std::string key_hash) override {
+        co_return session_user(key_hash);
+    }
+    Task<SessionUserMeeting> find_session_user_and_meeting(std::string key_hash, Id meeting) override {
+        SessionUserMeeting both;
+        both.found = session_user(key_hash);
+        if (both.found) both.meeting = found(data_.meetings, meeting);
+        co_return both;
+    }
+
+    Task<std::vector<ApiToken>> list_api_tokens(Id user) override {
+        std::vector<ApiToken> tokens;
+        for (auto& [id, t] : data_.tokens)
+            if (t.user_id == user) tokens.push_back(t);
+        std::reverse(tokens.begin(), tokens.end());  // newest first
+        co_return tokens;
+    }
+    Task<std::optional<ApiToken>> find_api_token(std::string key_hash) override {
+        for (auto& [id, t] : data_.tokens)
+            if (t.key_hash == key_hash) co_return t;
+        co_return std::nullopt;
+    }
+
+    Task<std::optional<Meeting>> find_meeting(Id id) override { co_return found(data_.meetings, id); }
+    Task<std::optional<Meeting>> find_meeting_by_room(std::string room_id) override {
+        std::string canonical;
+        if (!parse_uuid(room_id, canonical)) co_return std::nullopt;
+        for (auto& [id, m] : data_.meetings)
+            if (m.room_id == canonical) co_return m;
+        co_return std::nullopt;
+    }
+    Task<Page<Meeting>> list_meetings(MeetingQuery q) override {
+        std::vector<Meeting> rows;
+        for (auto& [id, m] : data_.meetings) {
+            if (q.owner && m.user_id != *q.owner) continue;
+            if (q.scheduled_after && !(m.scheduled_date > *q.scheduled_after)) continue;
+            if (q.scheduled_until && !(m.scheduled_date <= *q.scheduled_until)) continue;
+            rows.push_back(m);
+        }
+        std::sort(rows.begin(), rows.end(), [&](const Meeting& a, const Meeting& b) { return before(q.order, a, b); });
+        co_return page(std::move(rows), q.limit, q.offset);
+    }
+    Task<OwnerTotals> owner_totals(Id owner) override {
+        OwnerTotals totals;
+        for (auto& [id, m] : data_.meetings) {
+            if (m.user_id != owner) continue;
+            ++totals.meetings;
+            for (auto& [mid, msg] : data_.messages) totals.messages += msg.meeting_id == id;
+            for (auto& [rid, r] : data_.recordings) totals.recordings += r.meeting_id == id;
+        }
+        co_return totals;
+    }
+
+    Task<Page<Message>> list_messages(Id meeting, std::optional<std::int64_t> limit, std::int64_t offset) override {
+        std::vector<Message> rows;
+        for (auto& [id, m] : data_.messages)
+            if (m.meeting_id == meeting) rows.push_back(with_email(m));
+        co_return page(std::move(rows), limit, offset);
+    }
+    Task<Page<Recording>> list_recordings(Id meeting, std::optional<std::int64_t> limit, std::int64_t offset) override {
+        std::vector<Recording> rows;
+        for (auto& [id, r] : data_.recordings)
+            if (r.meeting_id == meeting) rows.insert(rows.begin(), r);  // newest first
+        co_return page(std::move(rows), limit, offset);
+    }
+    Task<std::optional<ParticipantState>> find_participant_state(Id meeting, Id user) override {
+        for (auto& [id, s] : data_.states)
+            if (s.meeting_id == meeting && s.user_id == user) co_return s;
+        co_return std::nullopt;
+    }
+    Task<std::vector<ParticipantState>> list_participant_states(Id meeting) override {
+        std::vector<ParticipantState> rows;
+        for (auto& [id, s] : data_.states)
+            if (s.meeting_id == meeting) rows.push_back(s);
+        co_return rows;
+    }
+    Task<bool> ping() override { co_return true; }
+    // Moves with every commit, as the real stores' stamps move with every write.
+    std::uint64_t change_stamp() override { return static_cast<std::uint64_t>(commits); }
+
+    std::vector<Signal> signals() const { return values(data_.signals); }
+
+private:
+    struct Data {
+        Id next_id = 1;
+        std::map<Id, User> users;
+        std::map<std::string, Session> sessions;
+        std::map<Id, ApiToken> tokens;
+        std::map<Id, Meeting> meetings;
+        std::map<Id, Message> messages;
+        std::map<Id, Recording> recordings;
+        std::map<Id, ParticipantState> states;
+        std::map<Id, Signal> signals;
+    };
+
+    template <typename T>
+    static std::optional<T> found(const std::map<Id, T>& rows, Id id) {
+        auto it = rows.find(id);
+        if (it == rows.end()) return std::nullopt;
+        return it->second;
+    }
+    template <typename T>
+    static std::vector<T> values(const std::map<Id, T>& rows) {
+        std::vector<T> out;
+        for (auto& [id, row] : rows) out.push_back(row);
+        return out;
+    }
+    template <typename T>
+    static Page<T> page(std::vector<T> rows, std::optional<std::int64_t> limit, std::int64_t offset) {
+        Page<T> p;
+        if (!limit) {
+            p.rows = std::move(rows);
+            return p;
+        }
+        p.total = static_cast<std::int64_t>(rows.size());
+        auto first = std::min<std::size_t>(static_cast<std::size_t>(offset), rows.size());
+        auto last = std::min<std::size_t>(first + static_cast<std::size_t>(*limit), rows.size());
+        p.rows.assign(rows.begin() + static_cast<std::ptrdiff_t>(first), rows.begin() + static_cast<std::ptrdiff_t>(last));
+        return p;
+    }
+    static bool before(MeetingQuery::Order order, const Meeting& a, const Meeting& b) {
+        using O = MeetingQuery::Order;
+        switch (order) {
+        case O::newest_created_first: return std::tie(b.created_on, b.id) < std::tie(a.created_on, a.id);
+        case O::soonest_scheduled_first: return std::tie(a.scheduled_date, a.id) < std::tie(b.scheduled_date, b.id);
+        case O::latest_scheduled_first: return std::tie(b.scheduled_date, b.id) < std::tie(a.scheduled_date, a.id);
+        case O::id_ascending: return a.id < b.id;
+        }
+        return false;
+    }
+    std::optional<SessionUser> session_user(const std::string& key_hash) const {
+        auto it = data_.sessions.find(key_hash);
+        if (it == data_.sessions.end()) return std::nullopt;
+        auto user = found(data_.users, it->second.user_id);
+        if (!user) return std::nullopt;
+        return SessionUser{it->second, *user};
+    }
+    Message with_email(Message m) const {
+        m.user_email = email(data_, m.user_id);
+        return m;
+    }
+    static std::string email(const Data& d, Id user) {
+        auto it = d.users.find(user);
+        return it == d.users.end() ? "" : it->second.email;
+    }
+
+    // ---- the writes, each on the commit's copy
+
+    static WriteResult apply(Data& d, write::CreateUser& w) {
+        for (auto& [id, u] : d.users)
+            if (u.email == w.user.email) throw StoreConflict("users_user.email");
+        User u{.id = d.next_id++, .email = w.user.email, .password = w.user.password,
+               .is_superuser = w.user.is_superuser, .full_name = w.user.full_name, .image = w.user.image,
+               .role = w.user.role, .is_active = w.user.is_active, .is_staff = w.user.is_staff};
+        d.users[u.id] = u;
+        return u;
+    }
+    static WriteResult apply(Data& d, write::UpdateUser& w) {
+        auto it = d.users.find(w.user.id);
+        if (it == d.users.end()) return false;
+        for (auto& [id, u] : d.users)
+            if (id != w.user.id && u.email == w.user.email) throw StoreConflict("users_user.email");
+        User kept = it->second;
+        it->second = w.user;
+        it->second.password = kept.password;
+        it->second.last_login = kept.last_login;
+        return true;
+    }
+    static WriteResult apply(Data& d, write::DeleteUser& w) {
+        if (!d.users.count(w.user)) return false;
+        std::vector<Id> owned;
+        for (auto& [id, m] : d.meetings)
+            if (m.user_id == w.user) owned.push_back(id);
+        for (Id m : owned) delete_meeting(d, m);
+        std::erase_if(d.messages, [&](auto& kv) { return kv.second.user_id == w.user; });
+        std::erase_if(d.signals, [&](auto& kv) { return kv.second.sender_id == w.user; });
+        std::erase_if(d.recordings, [&](auto& kv) { return kv.second.uploaded_by == w.user; });
+        std::erase_if(d.states, [&](auto& kv) { return kv.second.user_id == w.user; });
+        std::erase_if(d.sessions, [&](auto& kv) { return kv.second.user_id == w.user; });
+        std::erase_if(d.tokens, [&](auto& kv) { return kv.second.user_id == w.user; });
+        d.users.erase(w.user);
+        return true;
+    }
+    static WriteResult apply(Data& d, write::SetPassword& w) {
+        auto it = d.users.find(w.user);
+        if (it == d.users.end()) return false;
+        it->second.password = w.hash;
+        return true;
+    }
+    static WriteResult apply(Data& d, write::TouchLastLogin& w) {
+        if (auto it = d.users.find(w.user); it != d.users.end()) it->second.last_login = w.when;
+        return std::monostate{};
+    }
+    static WriteResult apply(Data& d, write::CreateSession& w) {
+        d.sessions[w.session.key_hash] = w.session;
+        return std::monostate{};
+    }
+    static WriteResult apply(Data& d, write::DeleteSession& w) {
+        d.sessions.erase(w.key_hash);
+        return std::monostate{};
+    }
+    static WriteResult apply(Data& d, write::DeleteUserSessions& w) {
+        std::erase_if(d.sessions, [&](auto& kv) { return kv.second.user_id == w.user; });
+        return std::monostate{};
+    }
+    static WriteResult apply(Data& d, write::CreateApiToken& w) {
+        for (auto& [id, t] : d.tokens)
+            if (t.key_hash == w.token.key_hash) throw StoreConflict("castera_api_token.key_hash");
+        ApiToken t = w.token;
+        t.id = d.next_id++;
+        t.created_at = now_utc();
+        d.tokens[t.id] = t;
+        return t;
+    }
+    static WriteResult apply(Data& d, write::DeleteApiToken& w) {
+        auto it = d.tokens.find(w.token);
+        if (it == d.tokens.end() || it->second.user_id != w.user) return false;
+        d.tokens.erase(it);
+        return true;
+    }
+    static WriteResult apply(Data& d, write::TouchApiToken& w) {
+        if (auto it = d.tokens.find(w.token); it != d.tokens.end()) it->second.last_used_at = w.when;
+        return std::monostate{};
+    }
+    static WriteResult apply(Data& d, write::CreateMeeting& w) {
+        Meeting m = w.meeting;
+        m.id = d.next_id++;
+        if (m.room_id.empty()) m.room_id = random_uuid4();
+        if (m.created_on == TimePoint{}) m.created_on = now_utc();
+        d.meetings[m.id] = m;
+        return m;
+    }
+    static WriteResult apply(Data& d, write::UpdateMeeting& w) {
+        auto it = d.meetings.find(w.meeting);
+        if (it == d.meetings.end()) return std::optional<Meeting>();
+        Meeting& m = it->second;
+        const MeetingChanges& c = w.changes;
+        if (c.title) m.title = *c.title;
+        if (c.description) m.description = *c.description;
+        if (c.type_of) m.type_of = *c.type_of;
+        if (c.scheduled_date) m.scheduled_date = *c.scheduled_date;
+        if (c.status) m.status = *c.status;
+        return std::optional<Meeting>(m);
+    }
+    static bool delete_meeting(Data& d, Id meeting) {
+        if (!d.meetings.erase(meeting)) return false;
+        std::erase_if(d.messages, [&](auto& kv) { return kv.second.meeting_id == meeting; });
+        std::erase_if(d.signals, [&](auto& kv) { return kv.second.meeting_id == meeting; });
+        std::erase_if(d.recordings, [&](auto& kv) { return kv.second.meeting_id == meeting; });
+        std::erase_if(d.states, [&](auto& kv) { return kv.second.meeting_id == meeting; });
+        return true;
+    }
+    static WriteResult apply(Data& d, write::DeleteMeeting& w) { return delete_meeting(d, w.meeting); }
+    static WriteResult apply(Data& d, write::CreateMessages& w) {
+        std::vector<Message> stored;
+        for (std::string& content : w.contents) {
+            Message m{.id = d.next_id++, .meeting_id = w.meeting, .user_id = w.user, .user_email = email(d, w.user),
+                      .content = content, .timestamp = now_utc()};
+            d.messages[m.id] = m;
+            stored.push_back(m);
+        }
+        return stored;
+    }
+    static WriteResult apply(Data& d, write::CreateRecording& w) {
+        Recording r{.id = d.next_id++, .meeting_id = w.meeting, .uploaded_by = w.user,
+                    .uploaded_by_email = email(d, w.user), .file_url = w.file_url, .created_at = now_utc()};
+        d.recordings[r.id] = r;
+        return r;
+    }
+    static WriteResult apply(Data& d, write::SetParticipantFlags& w) {
+        ParticipantState* state = nullptr;
+        for (auto& [id, s] : d.states)
+            if (s.meeting_id == w.meeting && s.user_id == w.user) state = &s;
+        if (!state) {
+            Id id = d.next_id++;
+            state = &d.states[id];
+            *state = ParticipantState{.id = id, .meeting_id = w.meeting, .user_id = w.user};
+        }
+        state->user_email = email(d, w.user);
+        for (auto [flag, value] : w.flags) {
+            switch (flag) {
+            case ParticipantFlag::audio_muted: state->audio_muted = value; break;
+            case ParticipantFlag::video_stopped: state->video_stopped = value; break;
+            case ParticipantFlag::in_call: state->in_call = value; break;
+            case ParticipantFlag::raised_hand: state->raised_hand = value; break;
+            case ParticipantFlag::screen_sharing: state->screen_sharing = value; break;
+            }
+        }
+        return *state;
+    }
+    static WriteResult apply(Data& d, write::CreateSignal& w) {
+        Signal s{.id = d.next_id++, .meeting_id = w.meeting, .sender_id = w.sender, .sender_email = email(d, w.sender),
+                 .signal_type = w.signal_type, .data = w.data_json, .created_at = now_utc()};
+        d.signals[s.id] = s;
+        return s;
+    }
+
+    Data data_;
+};
+
+}  // namespace castera::testing

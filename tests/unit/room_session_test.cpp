@@ -1,0 +1,271 @@
+// What each client frame does in a room, without sockets: fake members in a real RoomHub, the
+// in-process bus, the services on an in-memory store. Frames are judged by their JSON.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/json/parse.hpp>
+
+#include "auth/credential_cache.hpp"
+#include "auth/throttle.hpp"
+#include "bus/room_bus.hpp"
+#include "config/config.hpp"
+#include "memory_store.hpp"
+#include "realtime/room_fanout.hpp"
+#include "realtime/room_session.hpp"
+#include "run_task.hpp"
+#include "util/time.hpp"
+
+namespace castera {
+namespace {
+
+using namespace std::chrono;
+using realtime::RoomSession;
+using testing::run_task;
+
+// A connection that keeps what it was sent and how it was closed.
+class FakePeer final : public realtime::SessionPeer {
+public:
+    FakePeer(std::string peer_id, const User& user, bool typed, Loop loop)
+        : SessionPeer(std::move(peer_id), user.id, user.email, typed, loop) {}
+
+    void deliver(Frame frame) override { received.push_back(*frame); }
+    void deliver_here(const Frame& frame) override { received.push_back(*frame); }
+    void close_after_queue(std::uint16_t code, std::string) override { closed_with = code; }
+    void send(const Frame& frame) override { received.push_back(*frame); }
+    void send_welcome(Frame welcome) override { received.insert(received.begin(), *welcome); }
+    void close_now(std::uint16_t code, std::string_view) override { closed_with = code; }
+
+    // The frames received of one type, as JSON objects.
+    std::vector<boost::json::object> of_type(std::string_view type) const {
+        std::vector<boost::json::object> found;
+        for (const std::string& text : received) {
+            boost::json::value v = boost::json::parse(text);
+            if (v.is_object() && v.as_object().contains("type") && v.as_object().at("type").as_string() == type)
+                found.push_back(v.as_object());
+        }
+        return found;
+    }
+    std::string last_error_code() const {
+        auto errors = of_type("error");
+        return errors.empty() ? "" : std::string(errors.back().at("code").as_string());
+    }
+
+    std::vector<std::string> received;
+    std::uint16_t closed_with = 0;
+};
+
+class RoomSessionTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        owner = run_task(store.create_user(NewUser{.email = "owner@example.com", .password = "!x"}));
+        guest = run_task(store.create_user(NewUser{.email = "guest@example.com", .password = "!x"}));
+        meeting = run_task(store.create_meeting(Meeting{.title = "Room", .user_id = owner.id}));
+        events.add(fanout);
+    }
+
+    // A member of the room with its session, speaking castera.v2 unless told otherwise.
+    struct Member {
+        std::shared_ptr<FakePeer> peer;
+        std::unique_ptr<RoomSession> session;
+    };
+    Member join(const User& user, std::string peer_id, bool typed = true) {
+        Member m;
+        m.peer = std::make_shared<FakePeer>(std::move(peer_id), user, typed, io.get_executor());
+        hub.join(meeting.id, m.peer, 100, 100);
+        m.session = std::make_unique<RoomSession>(deps, *m.peer, user, meeting);
+        return m;
+    }
+    // Runs a session's coroutine, and whatever it set going, to the end.
+    void run(Task<void> task) {
+        boost::asio::co_spawn(io, std::move(task), boost::asio::detached);
+        io.run();
+        io.restart();
+    }
+    void say(Member& m, std::string_view frame) {
+        run(m.session->on_message(frame, true));
+        run(m.session->finish());
+    }
+
+    boost::asio::io_context io;
+    testing::MemoryStore store;
+    RoomHub hub;
+    ProcessCounters process_counters;
+    std::unique_ptr<RoomBus> bus = make_room_bus(Config{}, hub, process_counters);
+    realtime::RoomFanout fanout{*bus};
+    events::EventFanout events;
+    boost::asio::thread_pool pool{1};
+    services::PasswordHasher passwords{pool, 2};
+    LoginThrottle throttle{5, 100, seconds(60)};
+    CredentialCache credentials;
+    LoopCounters counters;
+    services::Services svc{services::Deps{store, events, passwords, throttle, credentials, counters}};
+    realtime::RoomLimits limits;
+    realtime::RoomDeps deps{io.get_executor(), hub, *bus, svc, counters, limits};
+    User owner, guest;
+    Meeting meeting;
+};
+
+TEST_F(RoomSessionTest, TheWelcomeNamesThePeerTheMeetingAndWhoIsThereWithTheirState) {
+    run_task(store.set_participant_flag(meeting.id, guest.id, ParticipantFlag::raised_hand, true));
+    Member b = join(guest, "peer-b");
+    Member a = join(owner, "peer-a");
+    run(a.session->send_welcome());
+    auto welcome = a.peer->of_type("welcome");
+    ASSERT_EQ(welcome.size(), 1u);
+    EXPECT_EQ(welcome[0].at("peer_id").as_string(), "peer-a");
+    EXPECT_EQ(welcome[0].at("meeting").at("room_id").as_string(), meeting.room_id);
+    const auto& participants = welcome[0].at("participants").as_array();
+    ASSERT_EQ(participants.size(), 2u);
+    bool saw_guest = false;
+    for (const auto& p : participants) {
+        if (p.at("user_email").as_string() != "guest@example.com") continue;
+        saw_guest = true;
+        EXPECT_TRUE(p.at("state").at("raised_hand").as_bool());
+    }
+    EXPECT_TRUE(saw_guest);
+}
+
+TEST_F(RoomSessionTest, AChatIsStoredAndReachesEveryoneInTheRoom) {
+    Member a = join(owner, "peer-a");
+    Member b = join(guest, "peer-b");
+    say(b, R"({"type":"chat","content":"hello"})");
+    auto messages = run_task(store.list_messages(meeting.id, std::nullopt, 0)).rows;
+    ASSERT_EQ(messages.size(), 1u);
+    EXPECT_EQ(messages[0].user_id, guest.id);
+    for (FakePeer* peer : {a.peer.get(), b.peer.get()}) {
+        auto chats = peer->of_type("chat");
+        ASSERT_EQ(chats.size(), 1u) << peer->peer_id;
+        EXPECT_EQ(chats[0].at("content").as_string(), "hello");
+        EXPECT_EQ(chats[0].at("id").as_int64(), messages[0].id);
+    }
+    EXPECT_EQ(counters.chats_stored.value(), 1u);
+    EXPECT_EQ(counters.ws_frames_received.value(), 1u);
+}
+
+TEST_F(RoomSessionTest, ChatsReadOneAfterAnotherAreStoredAndPublishedInOrder) {
+    Member a = join(guest, "peer-a");
+    int before = store.commits;
+    // Read one after another, with the store working meanwhile.
+    boost::asio::co_spawn(io, a.session->on_message(R"({"type":"chat","content":"one"})", true), boost::asio::detached);
+    boost::asio::co_spawn(io, a.session->on_message(R"({"type":"chat","content":"two"})", true), boost::asio::detached);
+    boost::asio::co_spawn(io, a.session->on_message(R"({"type":"chat","content":"three"})", true), boost::asio::detached);
+    io.run();
+    io.restart();
+    run(a.session->finish());
+    auto chats = a.peer->of_type("chat");
+    ASSERT_EQ(chats.size(), 3u);
+    EXPECT_EQ(chats[0].at("content").as_string(), "one");
+    EXPECT_EQ(chats[2].at("content").as_string(), "three");
+    EXPECT_EQ(run_task(store.list_messages(meeting.id, std::nullopt, 0)).rows.at(1).content, "two");
+    EXPECT_LE(store.commits - before, 3) << "never more than a commit a chat";
+}
+
+TEST_F(RoomSessionTest, ABadFrameGetsAnErrorAndTheConnectionStaysOpen) {
+    Member a = join(owner, "peer-a");
+    struct Case {
+        std::string_view frame, code;
+    };
+    for (const Case& c : {Case{"not json", "invalid_json"},
+                          Case{"[1,2]", "invalid_frame"},
+                          Case{R"({"type":"dance"})", "unknown_type"},
+                          Case{R"({"type":"chat","content":"  "})", "invalid_chat"},
+                          Case{R"({"type":"participant_state","changes":{}})", "invalid_state"},
+                          Case{R"({"type":"participant_state","changes":{"audio_muted":"yes"}})", "invalid_state"},
+                          Case{R"({"type":"participant_state","changes":{"is_admin":true}})", "invalid_state"},
+                          Case{R"({"type":"signal","to":"peer-x","signal_type":"hello","data":{}})", "invalid_signal"},
+                          Case{R"({"type":"signal","to":"peer-x","signal_type":"offer","data":{}})", "invalid_signal"},
+                          Case{R"({"type":"signal","to":"peer-x","signal_type":"offer","data":{"sdp":"v=0"}})",
+                               "unknown_peer"},
+                          Case{R"({"type":"signal","to":"peer-a","signal_type":"ice","data":{"candidate":""}})",
+                               "unknown_peer"}}) {
+        say(a, c.frame);
+        EXPECT_EQ(a.peer->last_error_code(), c.code) << c.frame;
+    }
+    run(a.session->on_message("\x01\x02", false));
+    EXPECT_EQ(a.peer->last_error_code(), "invalid_frame");
+    EXPECT_EQ(a.peer->closed_with, 0) << "castera.v2 keeps the connection";
+    EXPECT_TRUE(run_task(store.list_messages(meeting.id, std::nullopt, 0)).rows.empty());
+}
+
+TEST_F(RoomSessionTest, ASignalGoesToItsPeerOnlyAndIsKept) {
+    Member a = join(owner, "peer-a");
+    Member b = join(guest, "peer-b");
+    Member c = join(guest, "peer-c");
+    say(a, R"({"type":"signal","to":"peer-b","signal_type":"offer","data":{"sdp":"v=0"}})");
+    auto signals = b.peer->of_type("signal");
+    ASSERT_EQ(signals.size(), 1u);
+    EXPECT_EQ(signals[0].at("from").as_string(), "peer-a");
+    EXPECT_EQ(signals[0].at("data").at("sdp").as_string(), "v=0");
+    EXPECT_TRUE(c.peer->of_type("signal").empty());
+    EXPECT_TRUE(a.peer->of_type("error").empty());
+    auto kept = store.signals();
+    ASSERT_EQ(kept.size(), 1u);
+    EXPECT_EQ(kept[0].signal_type, "offer");
+    EXPECT_EQ(kept[0].sender_id, owner.id);
+}
+
+TEST_F(RoomSessionTest, AStateChangeIsOneWriteAndEveryoneSeesIt) {
+    Member a = join(owner, "peer-a");
+    Member b = join(guest, "peer-b");
+    int before = store.commits;
+    say(b, R"({"type":"participant_state","changes":{"audio_muted":true,"raised_hand":true}})");
+    EXPECT_EQ(store.commits, before + 1);
+    auto state = run_task(store.find_participant_state(meeting.id, guest.id));
+    ASSERT_TRUE(state);
+    EXPECT_TRUE(state->audio_muted);
+    EXPECT_TRUE(state->raised_hand);
+    auto seen = a.peer->of_type("participant_state");
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].at("user").as_int64(), guest.id);
+    EXPECT_TRUE(seen[0].at("state").at("audio_muted").as_bool());
+}
+
+TEST_F(RoomSessionTest, PingIsAnsweredWithItsId) {
+    Member a = join(owner, "peer-a");
+    say(a, R"({"type":"ping","id":7})");
+    auto pongs = a.peer->of_type("pong");
+    ASSERT_EQ(pongs.size(), 1u);
+    EXPECT_EQ(pongs[0].at("id").as_int64(), 7);
+}
+
+TEST_F(RoomSessionTest, FramesOverTheRateAreRefused) {
+    limits.message_burst = 3;
+    limits.messages_per_second = 0.001;
+    Member a = join(owner, "peer-a");
+    for (int i = 0; i < 4; ++i) say(a, R"({"type":"ping"})");
+    EXPECT_EQ(a.peer->of_type("pong").size(), 3u);
+    EXPECT_EQ(a.peer->last_error_code(), "rate_limited");
+    EXPECT_EQ(counters.ws_dropped_rate_limit.value(), 1u);
+}
+
+TEST_F(RoomSessionTest, TheOldProtocolClosesOnWhatItDoesNotUnderstand) {
+    Member good = join(guest, "peer-g", false);
+    say(good, R"({"message":"hi"})");
+    EXPECT_EQ(run_task(store.list_messages(meeting.id, std::nullopt, 0)).rows.size(), 1u);
+    EXPECT_EQ(good.peer->closed_with, 0);
+
+    Member bad_json = join(guest, "peer-j", false);
+    say(bad_json, "{");
+    EXPECT_EQ(bad_json.peer->closed_with, realtime::kCloseInvalidJson);
+    Member no_message = join(guest, "peer-m", false);
+    say(no_message, R"({"content":"hi"})");
+    EXPECT_EQ(no_message.peer->closed_with, realtime::kCloseUnsupported);
+    Member binary = join(guest, "peer-b", false);
+    run(binary.session->on_message("x", false));
+    EXPECT_EQ(binary.peer->closed_with, realtime::kCloseUnsupported);
+}
+
+TEST_F(RoomSessionTest, AChatTheStoreCannotKeepClosesTheConnection) {
+    Member a = join(owner, "peer-a");
+    store.fail_next_commit = true;
+    say(a, R"({"type":"chat","content":"lost"})");
+    EXPECT_EQ(a.peer->closed_with, realtime::kCloseServerError);
+    EXPECT_TRUE(a.peer->of_type("chat").empty()) << "nothing was acknowledged";
+    EXPECT_EQ(counters.db_errors.value(), 1u);
+}
+
+}  // namespace
+}  // namespace castera

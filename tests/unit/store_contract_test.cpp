@@ -1,0 +1,425 @@
+// The contract both stores keep, written once and run on each: SQLite on a throwaway file, and
+// PostgreSQL when CASTERA_TEST_PG_URL names a database the tests may write to (scripts/test
+// starts one; each test works in a schema of its own). It runs on the tests' in-memory store
+// as well, so that what the services' tests see of it holds on both. What only one store has is in
+// sqlite_store_test.cpp and postgres_store_test.cpp.
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "memory_store.hpp"
+#include "pg_admin.hpp"
+#include "run_task.hpp"
+#include "util/time.hpp"
+
+namespace castera {
+namespace {
+
+using testing::run_task;
+using namespace std::chrono;
+
+// A database for one test, and the URL of it; removed when the test ends.
+class Scratch {
+public:
+    virtual ~Scratch() = default;
+    virtual std::string url() const = 0;
+};
+
+class SqliteScratch : public Scratch {
+public:
+    SqliteScratch()
+        : dir_(std::filesystem::temp_directory_path() / ("castera-contract-" + std::to_string(std::random_device{}()))) {
+        std::filesystem::create_directories(dir_);
+    }
+    ~SqliteScratch() override { std::filesystem::remove_all(dir_); }
+    std::string url() const override { return "sqlite:" + (dir_ / "test.db").string(); }
+
+private:
+    std::filesystem::path dir_;
+};
+
+class PostgresScratch : public Scratch {
+public:
+    explicit PostgresScratch(const std::string& base)
+        : schema_("castera_contract_" + std::to_string(std::random_device{}())), admin_(base) {
+        admin_.exec("CREATE SCHEMA " + schema_);
+        url_ = base + (base.find('?') == std::string::npos ? "?" : "&") + "options=-c%20search_path%3D" + schema_;
+    }
+    ~PostgresScratch() override { admin_.exec("DROP SCHEMA " + schema_ + " CASCADE"); }
+    std::string url() const override { return url_; }
+
+private:
+    std::string schema_, url_;
+    testing::Admin admin_;
+};
+
+class StoreContract : public ::testing::TestWithParam<std::string> {
+protected:
+    void SetUp() override {
+        if (GetParam() == "memory") {
+            store_ = std::make_unique<testing::MemoryStore>();
+            return;
+        }
+        if (GetParam() == "postgresql") {
+            const char* url = std::getenv("CASTERA_TEST_PG_URL");
+            if (!url || !*url) GTEST_SKIP() << "set CASTERA_TEST_PG_URL to run the contract on PostgreSQL";
+            scratch_ = std::make_unique<PostgresScratch>(url);
+        } else {
+            scratch_ = std::make_unique<SqliteScratch>();
+        }
+        factory_ = make_store_factory(scratch_->url());
+        factory_->migrate();
+        store_ = factory_->make_store();
+    }
+    void TearDown() override {
+        store_.reset();
+        factory_.reset();
+        scratch_.reset();
+    }
+
+    User user(const std::string& email) {
+        NewUser u;
+        u.email = email;
+        u.password = "!unusable";
+        return run_task(store_->create_user(u));
+    }
+    Meeting meeting(Id owner, const std::string& title, TimePoint when = now_utc()) {
+        Meeting m;
+        m.title = title;
+        m.user_id = owner;
+        m.scheduled_date = when;
+        return run_task(store_->create_meeting(m));
+    }
+
+    std::unique_ptr<Scratch> scratch_;
+    std::unique_ptr<StoreFactory> factory_;
+    std::unique_ptr<Store> store_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Stores, StoreContract, ::testing::Values("sqlite", "postgresql", "memory"),
+                         [](const auto& info) { return info.param; });
+
+// ---- transactions
+
+// The writes of one transaction are committed together, and each one's result comes back.
+TEST_P(StoreContract, ATransactionCommitsEveryWriteAndGivesEachResult) {
+    User a = user("a@example.com");
+    Meeting m = meeting(a.id, "together");
+    Transaction tx;
+    auto chat = tx.add(write::CreateMessages{m.id, a.id, {"one", "two"}});
+    auto flags = tx.add(write::SetParticipantFlags{m.id, a.id, {{ParticipantFlag::audio_muted, true},
+                                                                 {ParticipantFlag::raised_hand, true}}});
+    auto recording = tx.add(write::CreateRecording{m.id, a.id, "https://example.com/r.mp4"});
+    auto retitle = tx.add(write::UpdateMeeting{m.id, MeetingChanges{.title = "renamed"}});
+    Committed done = run_task(store_->commit(std::move(tx)));
+    ASSERT_EQ(done.size(), 4u);
+    EXPECT_EQ(done.get<std::vector<Message>>(chat).size(), 2u);
+    EXPECT_TRUE(done.get<ParticipantState>(flags).audio_muted);
+    EXPECT_TRUE(done.get<ParticipantState>(flags).raised_hand);
+    EXPECT_EQ(done.get<Recording>(recording).file_url, "https://example.com/r.mp4");
+    EXPECT_EQ(done.get<std::optional<Meeting>>(retitle)->title, "renamed");
+    EXPECT_EQ(run_task(store_->list_messages(m.id, std::nullopt, 0)).rows.size(), 2u);
+    EXPECT_EQ(run_task(store_->find_meeting(m.id))->title, "renamed");
+}
+
+// A write that fails takes the whole transaction with it: nothing before it stays.
+TEST_P(StoreContract, ATransactionWithAFailingWriteLeavesNothing) {
+    User a = user("a@example.com");
+    user("taken@example.com");
+    Meeting m = meeting(a.id, "untouched");
+    Transaction tx;
+    tx.add(write::CreateMessages{m.id, a.id, {"lost"}});
+    tx.add(write::UpdateMeeting{m.id, MeetingChanges{.title = "changed"}});
+    tx.add(write::CreateUser{NewUser{.email = "taken@example.com", .password = "!x"}});
+    EXPECT_THROW(run_task(store_->commit(std::move(tx))), StoreConflict);
+    EXPECT_TRUE(run_task(store_->list_messages(m.id, std::nullopt, 0)).rows.empty());
+    EXPECT_EQ(run_task(store_->find_meeting(m.id))->title, "untouched");
+    // The store is fine for the next commit.
+    EXPECT_EQ(run_task(store_->create_message(m.id, a.id, "kept")).content, "kept");
+}
+
+// A new password and the end of every session, as the services change a password.
+TEST_P(StoreContract, APasswordAndTheEndOfSessionsGoTogether) {
+    User a = user("a@example.com");
+    run_task(store_->create_session(Session{std::string(64, 'a'), a.id, now_utc() + hours(1)}));
+    Transaction tx;
+    tx.add(write::SetPassword{a.id, "pbkdf2_sha256$1$salt$hash"});
+    tx.add(write::DeleteUserSessions{a.id});
+    run_task(store_->commit(std::move(tx)));
+    EXPECT_EQ(run_task(store_->find_user(a.id))->password, "pbkdf2_sha256$1$salt$hash");
+    EXPECT_FALSE(run_task(store_->find_session(std::string(64, 'a'))));
+}
+
+TEST_P(StoreContract, AnEmptyTransactionCommitsNothing) {
+    Committed done = run_task(store_->commit(Transaction{}));
+    EXPECT_EQ(done.size(), 0u);
+}
+
+// ---- rows, lookups and cascades
+
+TEST_P(StoreContract, MigrateIsIdempotent) {
+    if (!factory_) GTEST_SKIP() << "nothing to migrate";
+    EXPECT_NO_THROW(factory_->migrate());
+    EXPECT_NO_THROW(factory_->migrate());
+}
+
+TEST_P(StoreContract, UsersAreUniqueByEmail) {
+    User a = user("a@example.com");
+    EXPECT_GT(a.id, 0);
+    NewUser again;
+    again.email = "a@example.com";
+    again.password = "x";
+    EXPECT_THROW(run_task(store_->create_user(again)), StoreConflict);
+    auto found = run_task(store_->find_user_by_email("a@example.com"));
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->id, a.id);
+    EXPECT_EQ(found->role, "user");
+    EXPECT_TRUE(found->is_active);
+}
+
+TEST_P(StoreContract, MeetingsGetARoomUuidAndReadBack) {
+    User a = user("a@example.com");
+    Meeting m = meeting(a.id, "Stand-up");
+    EXPECT_EQ(m.room_id.size(), 36u);
+    auto by_room = run_task(store_->find_meeting_by_room(m.room_id));
+    ASSERT_TRUE(by_room);
+    EXPECT_EQ(by_room->id, m.id);
+    EXPECT_EQ(by_room->room_id, m.room_id);
+    EXPECT_EQ(by_room->created_on, m.created_on);
+    EXPECT_EQ(by_room->description, std::nullopt);
+}
+
+TEST_P(StoreContract, PartialUpdatesTouchOnlyGivenFields) {
+    User a = user("a@example.com");
+    Meeting m = meeting(a.id, "Old");
+    MeetingChanges describe;
+    describe.description = std::optional<std::string>("notes");
+    run_task(store_->update_meeting(m.id, describe));
+    MeetingChanges retitle;
+    retitle.title = "New";
+    auto updated = run_task(store_->update_meeting(m.id, retitle));
+    ASSERT_TRUE(updated);
+    EXPECT_EQ(updated->title, "New");
+    EXPECT_EQ(updated->description, "notes");
+    MeetingChanges clear;
+    clear.description = std::optional<std::string>();
+    updated = run_task(store_->update_meeting(m.id, clear));
+    EXPECT_EQ(updated->description, std::nullopt);
+    EXPECT_FALSE(run_task(store_->update_meeting(m.id + 100, retitle)));
+}
+
+TEST_P(StoreContract, ListingsFilterOrderAndPage) {
+    User a = user("a@example.com"), b = user("b@example.com");
+    TimePoint now = now_utc();
+    Meeting past = meeting(a.id, "past", now - hours(1));
+    Meeting soon = meeting(a.id, "soon", now + hours(1));
+    Meeting later = meeting(a.id, "later", now + hours(2));
+    meeting(b.id, "other");
+
+    MeetingQuery mine{.owner = a.id};
+    auto all_mine = run_task(store_->list_meetings(mine));
+    ASSERT_EQ(all_mine.rows.size(), 3u);
+    EXPECT_EQ(all_mine.rows.front().id, later.id) << "newest created first";
+
+    MeetingQuery upcoming{.owner = a.id, .scheduled_after = now, .order = MeetingQuery::Order::soonest_scheduled_first};
+    auto up = run_task(store_->list_meetings(upcoming));
+    ASSERT_EQ(up.rows.size(), 2u);
+    EXPECT_EQ(up.rows[0].id, soon.id);
+    EXPECT_EQ(up.rows[1].id, later.id);
+
+    MeetingQuery previous{.owner = a.id, .scheduled_until = now, .order = MeetingQuery::Order::latest_scheduled_first};
+    auto prev = run_task(store_->list_meetings(previous));
+    ASSERT_EQ(prev.rows.size(), 1u);
+    EXPECT_EQ(prev.rows[0].id, past.id);
+
+    MeetingQuery page{.order = MeetingQuery::Order::id_ascending, .limit = 2, .offset = 1};
+    auto second = run_task(store_->list_meetings(page));
+    EXPECT_EQ(second.total, 4);
+    ASSERT_EQ(second.rows.size(), 2u);
+    EXPECT_EQ(second.rows[0].id, soon.id);
+}
+
+TEST_P(StoreContract, MessagesAreOldestFirstWithTheAuthorsEmail) {
+    User a = user("a@example.com");
+    Meeting m = meeting(a.id, "chat");
+    run_task(store_->create_message(m.id, a.id, "one"));
+    run_task(store_->create_message(m.id, a.id, "two"));
+    auto messages = run_task(store_->list_messages(m.id, std::nullopt, 0));
+    ASSERT_EQ(messages.rows.size(), 2u);
+    EXPECT_EQ(messages.rows[0].content, "one");
+    EXPECT_EQ(messages.rows[1].content, "two");
+    EXPECT_EQ(messages.rows[0].user_email, "a@example.com");
+}
+
+TEST_P(StoreContract, ParticipantStateIsCreatedOnceAndUpdated) {
+    User a = user("a@example.com");
+    Meeting m = meeting(a.id, "call");
+    ParticipantState first = run_task(store_->set_participant_flag(m.id, a.id, ParticipantFlag::audio_muted, true));
+    EXPECT_TRUE(first.audio_muted);
+    EXPECT_TRUE(first.in_call);
+    ParticipantState second = run_task(store_->set_participant_flag(m.id, a.id, ParticipantFlag::in_call, false));
+    EXPECT_EQ(second.id, first.id);
+    EXPECT_TRUE(second.audio_muted);
+    EXPECT_FALSE(second.in_call);
+    EXPECT_EQ(run_task(store_->list_participant_states(m.id)).size(), 1u);
+}
+
+TEST_P(StoreContract, DeletingAMeetingDeletesWhatHangsOffIt) {
+    User a = user("a@example.com");
+    Meeting m = meeting(a.id, "doomed");
+    run_task(store_->create_message(m.id, a.id, "hi"));
+    run_task(store_->create_recording(m.id, a.id, "https://example.com/r.mp4"));
+    run_task(store_->set_participant_flag(m.id, a.id, ParticipantFlag::raised_hand, true));
+    run_task(store_->create_signal(m.id, a.id, "offer", R"({"sdp":"x"})"));
+    EXPECT_TRUE(run_task(store_->delete_meeting(m.id)));
+    EXPECT_TRUE(run_task(store_->list_messages(m.id, std::nullopt, 0)).rows.empty());
+    EXPECT_TRUE(run_task(store_->list_recordings(m.id, std::nullopt, 0)).rows.empty());
+    EXPECT_TRUE(run_task(store_->list_participant_states(m.id)).empty());
+    OwnerTotals totals = run_task(store_->owner_totals(a.id));
+    EXPECT_EQ(totals.meetings, 0);
+    EXPECT_EQ(totals.messages, 0);
+    EXPECT_EQ(totals.recordings, 0);
+}
+
+TEST_P(StoreContract, DeletingAUserDeletesTheirMeetingsAndSessions) {
+    User a = user("a@example.com");
+    Meeting m = meeting(a.id, "mine");
+    run_task(store_->create_session(Session{"hash", a.id, now_utc() + hours(1)}));
+    EXPECT_TRUE(run_task(store_->delete_user(a.id)));
+    EXPECT_FALSE(run_task(store_->find_meeting(m.id)));
+    EXPECT_FALSE(run_task(store_->find_session("hash")));
+}
+
+TEST_P(StoreContract, SeveralMessagesAreStoredInOrder) {
+    User a = user("a@example.com");
+    Meeting m = meeting(a.id, "burst");
+    auto stored = run_task(store_->create_messages(m.id, a.id, {"one", "two", "three"}));
+    ASSERT_EQ(stored.size(), 3u);
+    EXPECT_EQ(stored[0].content, "one");
+    EXPECT_LT(stored[0].id, stored[1].id);
+    EXPECT_LT(stored[1].id, stored[2].id);
+    EXPECT_EQ(stored[2].user_email, "a@example.com");
+    auto listed = run_task(store_->list_messages(m.id, std::nullopt, 0)).rows;
+    ASSERT_EQ(listed.size(), 3u);
+    EXPECT_EQ(listed[2].content, "three");
+}
+
+TEST_P(StoreContract, SessionUserAndMeetingComeTogether) {
+    User a = user("a@example.com");
+    Meeting m = meeting(a.id, "ahead", now_utc() + hours(2));
+    TimePoint expires = now_utc() + hours(1);
+    run_task(store_->create_session(Session{"h1", a.id, expires}));
+    auto both = run_task(store_->find_session_user_and_meeting("h1", m.id));
+    ASSERT_TRUE(both.found);
+    EXPECT_EQ(both.found->user.email, "a@example.com");
+    EXPECT_EQ(both.found->session.expires, expires);
+    ASSERT_TRUE(both.meeting);
+    // Every column as find_meeting reads it.
+    auto alone = run_task(store_->find_meeting(m.id));
+    EXPECT_EQ(both.meeting->id, alone->id);
+    EXPECT_EQ(both.meeting->title, alone->title);
+    EXPECT_EQ(both.meeting->description, alone->description);
+    EXPECT_EQ(both.meeting->type_of, alone->type_of);
+    EXPECT_EQ(both.meeting->created_on, alone->created_on);
+    EXPECT_EQ(both.meeting->room_id, alone->room_id);
+    EXPECT_EQ(both.meeting->scheduled_date, alone->scheduled_date);
+    EXPECT_EQ(both.meeting->status, alone->status);
+    EXPECT_EQ(both.meeting->user_id, alone->user_id);
+    auto no_meeting = run_task(store_->find_session_user_and_meeting("h1", m.id + 1000));
+    EXPECT_TRUE(no_meeting.found);
+    EXPECT_FALSE(no_meeting.meeting);
+    auto no_session = run_task(store_->find_session_user_and_meeting("h2", m.id));
+    EXPECT_FALSE(no_session.found);
+}
+
+TEST_P(StoreContract, SessionsAreFoundByHashAndEndPerUser) {
+    User a = user("a@example.com");
+    Session s1{"h1", a.id, now_utc() + hours(1)}, s2{"h2", a.id, now_utc() + hours(1)};
+    run_task(store_->create_session(s1));
+    run_task(store_->create_session(s2));
+    auto found = run_task(store_->find_session("h1"));
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->user_id, a.id);
+    run_task(store_->delete_user_sessions(a.id));
+    EXPECT_FALSE(run_task(store_->find_session("h1")));
+    EXPECT_FALSE(run_task(store_->find_session("h2")));
+}
+
+TEST_P(StoreContract, TimesKeepTheirMicroseconds) {
+    User a = user("a@example.com");
+    TimePoint when = TimePoint{sys_days{2031y / 2 / 3}} + hours(4) + minutes(5) + seconds(6) + microseconds(7);
+    Meeting m = meeting(a.id, "precise", when);
+    auto found = run_task(store_->find_meeting(m.id));
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->scheduled_date, when);
+    EXPECT_EQ(found->created_on, m.created_on);
+}
+
+TEST_P(StoreContract, RoomLookupsAcceptOnlyUuids) {
+    User a = user("a@example.com");
+    Meeting m = meeting(a.id, "room");
+    EXPECT_FALSE(run_task(store_->find_meeting_by_room("not-a-uuid")));
+    std::string upper = m.room_id;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    auto found = run_task(store_->find_meeting_by_room(upper));
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->room_id, m.room_id);
+}
+
+TEST_P(StoreContract, DeletingAUserLeavesOtherPeoplesMeetings) {
+    User a = user("a@example.com"), b = user("b@example.com");
+    Meeting mine = meeting(a.id, "mine");
+    Meeting theirs = meeting(b.id, "theirs");
+    run_task(store_->create_message(mine.id, b.id, "b in a's meeting"));
+    run_task(store_->create_message(theirs.id, a.id, "a in b's meeting"));
+    run_task(store_->create_message(theirs.id, b.id, "b in b's meeting"));
+    run_task(store_->set_participant_flag(theirs.id, a.id, ParticipantFlag::audio_muted, true));
+    EXPECT_TRUE(run_task(store_->delete_user(a.id)));
+    EXPECT_FALSE(run_task(store_->delete_user(a.id)));
+    EXPECT_TRUE(run_task(store_->find_meeting(theirs.id)));
+    auto left = run_task(store_->list_messages(theirs.id, std::nullopt, 0));
+    ASSERT_EQ(left.rows.size(), 1u);
+    EXPECT_EQ(left.rows[0].content, "b in b's meeting");
+    EXPECT_TRUE(run_task(store_->list_participant_states(theirs.id)).empty());
+}
+
+TEST_P(StoreContract, ApiTokensAreFoundByHashAndDeletedByTheirOwner) {
+    User a = user("a@example.com"), b = user("b@example.com");
+    ApiToken t;
+    t.user_id = a.id;
+    t.name = "ci";
+    t.key_hash = std::string(64, 'a');
+    t.prefix = "cst_abcd";
+    ApiToken made = run_task(store_->create_api_token(t));
+    EXPECT_GT(made.id, 0);
+    EXPECT_THROW(run_task(store_->create_api_token(t)), StoreConflict);
+    auto found = run_task(store_->find_api_token(std::string(64, 'a')));
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->created_at, made.created_at);
+    EXPECT_EQ(found->expires_at, std::nullopt);
+    run_task(store_->touch_api_token(made.id, made.created_at + seconds(1)));
+    EXPECT_EQ(run_task(store_->list_api_tokens(a.id)).at(0).last_used_at, made.created_at + seconds(1));
+    EXPECT_FALSE(run_task(store_->delete_api_token(b.id, made.id)));
+    EXPECT_TRUE(run_task(store_->delete_api_token(a.id, made.id)));
+}
+
+TEST_P(StoreContract, SessionUserComesInOneLookup) {
+    User u = user("session@example.com");
+    TimePoint expires = now_utc() + hours(1);
+    run_task(store_->create_session(Session{"ab" + std::string(62, 'c'), u.id, expires}));
+    auto found = run_task(store_->find_session_user("ab" + std::string(62, 'c')));
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->user.email, "session@example.com");
+    EXPECT_EQ(found->session.user_id, u.id);
+    EXPECT_EQ(found->session.expires, expires);
+    EXPECT_FALSE(run_task(store_->find_session_user(std::string(64, 'f'))));
+}
+
+}  // namespace
+}  // namespace castera
