@@ -222,3 +222,36 @@ def test_bad_configuration_stops_startup_with_one_line(world):
     env = dict(world.env, CASTERA_MAX_BODY_BYTES="lots")
     res = run_cli(world.bin, env, "serve", "--host", "127.0.0.1", "--port", str(free_port()), timeout=15)
     assert "CASTERA_MAX_BODY_BYTES" in one_line_error(res)
+
+
+@pytest.mark.parametrize("name,value", [("CASTERA_LOG_LEVEL", "loud"), ("CASTERA_LOG_FORMAT", "xml")])
+def test_bad_log_settings_stop_startup_with_one_line(world, name, value):
+    env = dict(world.env, **{name: value})
+    res = run_cli(world.bin, env, "serve", "--host", "127.0.0.1", "--port", str(free_port()), timeout=15)
+    assert name in one_line_error(res)
+
+
+def test_json_logs_are_one_object_a_line(world):
+    import json
+    assert world.cli("migrate").returncode == 0
+    env = dict(world.env, CASTERA_LOG_FORMAT="json")
+    log_path = os.path.join(world.dir, "server.log")
+    proc, base_url = start_server(world.bin, env, log_path)
+    world.procs.append(proc)
+    assert stop_server(proc) == 0
+    lines = [line for line in open(log_path, encoding="utf-8").read().splitlines() if line.strip()]
+    assert lines, "the server logged nothing"
+    for line in lines:
+        entry = json.loads(line)
+        assert {"time", "level", "component", "message"} <= set(entry), entry
+    assert any(e["component"] == "server" and "listening" in e["message"] for e in map(json.loads, lines))
+
+
+def test_log_level_error_keeps_the_start_quiet(world):
+    assert world.cli("migrate").returncode == 0
+    env = dict(world.env, CASTERA_LOG_LEVEL="error")
+    log_path = os.path.join(world.dir, "server.log")
+    proc, base_url = start_server(world.bin, env, log_path)
+    world.procs.append(proc)
+    assert stop_server(proc) == 0
+    assert open(log_path, encoding="utf-8").read().strip() == ""
