@@ -12,6 +12,7 @@
 #include "bus/room_bus.hpp"
 #include "http/message.hpp"
 #include "observe/counters.hpp"
+#include "observe/metrics_source.hpp"
 #include "services/services.hpp"
 
 namespace castera::api {
@@ -25,6 +26,7 @@ struct ApiDeps {
     const CookieSettings& cookies;
     const RoomBus& bus;  // its state, for /readyz
     LoopCounters& counters;
+    const MetricsSource& metrics;
 };
 
 struct RequestContext {

@@ -9,6 +9,7 @@ namespace castera::api {
 Task<http::Response> api_root(RequestContext& ctx);
 Task<http::Response> healthz(RequestContext& ctx);
 Task<http::Response> readyz(RequestContext& ctx);
+Task<http::Response> metrics(RequestContext& ctx);
 
 // auth_routes.cpp
 Task<http::Response> login(RequestContext& ctx);

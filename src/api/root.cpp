@@ -2,6 +2,8 @@
 #include "api/handlers.hpp"
 #include "api/serializers.hpp"
 #include "http/responses.hpp"
+#include "observe/prometheus.hpp"
+#include "util/encoding.hpp"
 
 namespace castera::api {
 
@@ -30,6 +32,26 @@ Task<http::Response> readyz(RequestContext& ctx) {
     w.field("database", database ? "ok" : "down");
     w.field("bus", bus_state_name(bus));
     w.end_object();
+    co_return res;
+}
+
+// Prometheus' scrape. With CASTERA_METRICS_TOKEN set, only "Authorization: Bearer <token>"
+// sees it (compared in constant time): the figures tell an outsider how busy castera is.
+Task<http::Response> metrics(RequestContext& ctx) {
+    std::string_view token = ctx.deps.metrics.bearer_token();
+    if (!token.empty()) {
+        std::string expected = "Bearer " + std::string(token);
+        std::string_view given = ctx.req.header("Authorization");
+        if (!constant_time_equals(given, expected)) {
+            http::Response refused = http::error_response(401, "Authentication credentials were not provided.");
+            refused.add_header("WWW-Authenticate", "Bearer realm=\"metrics\"");
+            co_return refused;
+        }
+    }
+    http::Response res;
+    res.body = ctx.deps.metrics.exposition();
+    res.content_type = prometheus::kContentType;
+    res.add_header("Cache-Control", "no-store");
     co_return res;
 }
 

@@ -2,8 +2,10 @@
 
 #include <array>
 #include <charconv>
+#include <chrono>
 
 #include "api/handlers.hpp"
+#include "observe/log.hpp"
 #include "http/responses.hpp"
 #include "util/random.hpp"
 
@@ -32,6 +34,7 @@ using enum Access;
 const std::array kRoutes = {
     Route{.pattern = "/healthz", .get = {healthz, anyone}},
     Route{.pattern = "/readyz", .get = {readyz, anyone}},
+    Route{.pattern = "/metrics", .get = {metrics, anyone}},  // its own bearer token, when set
     Route{.pattern = "/api/", .get = {api_root, anyone}},
     Route{.pattern = "/api/auth/login/", .post = {login, anyone}},
     Route{.pattern = "/api/auth/logout/", .post = {logout, user}},
@@ -257,8 +260,11 @@ Task<std::optional<Response>> sign_in(RequestContext& ctx, const Route& route, s
     co_return std::nullopt;
 }
 
-Task<Response> route_request(const http::Request& req, ApiDeps& deps) {
+std::size_t index_of(const Route& route) { return static_cast<std::size_t>(&route - kRoutes.data()); }
+
+Task<Response> route_request(const http::Request& req, ApiDeps& deps, std::optional<std::size_t>& route_index) {
     auto found = find_route(req.path);
+    if (found) route_index = index_of(*found->route);
     if (!found || found->route->upgrade) {
         if (auto redirect = trailing_slash_response(req)) co_return std::move(*redirect);
         co_return http::error_response(404, http::kNotFound);
@@ -280,17 +286,47 @@ Task<Response> route_request(const http::Request& req, ApiDeps& deps) {
     co_return co_await endpoint->handler(ctx);
 }
 
+Response database_unavailable() { return http::error_response(503, "The database is unavailable; try again shortly."); }
+
+// Runs the request, turning an escaped failure into a JSON error (503 when the database is
+// away, else 500) instead of a crash, logged once with its context.
+Task<Response> answer(const http::Request& req, ApiDeps& deps, std::optional<std::size_t>& route_index) {
+    try {
+        co_return co_await route_request(req, deps, route_index);
+    } catch (const StoreUnavailable& e) {
+        deps.counters.db_errors.add();
+        log::warning("http", "database unavailable", {{"method", req.method_name}, {"path", req.path}, {"error", e.what()}});
+        co_return database_unavailable();
+    } catch (const std::exception& e) {
+        deps.counters.errors_logged.add();
+        log::error("http", "unexpected error", {{"method", req.method_name}, {"path", req.path}, {"error", e.what()}});
+        co_return http::error_response(500, "Internal server error.");
+    }
+}
+
 }  // namespace
 
+static_assert(kRoutes.size() < HttpMetrics::kUnmatched, "HttpMetrics::kMaxRoutes must exceed the route count");
+
+std::size_t route_count() { return kRoutes.size(); }
+std::string_view route_template(std::size_t index) { return kRoutes.at(index).pattern; }
+
 Task<Response> handle_request(const http::Request& req, ApiDeps& deps) {
+    auto started = std::chrono::steady_clock::now();
     std::string_view origin = deps.origins.cors_origin(req);
-    Response res = co_await route_request(req, deps);
+    std::optional<std::size_t> route_index;
+    Response res = co_await answer(req, deps, route_index);
     if (!origin.empty() && res.status != 204) add_cors_headers(res, origin);
+    deps.counters.http.record(route_index, req.method_name, res.status, std::chrono::steady_clock::now() - started);
     co_return res;
 }
 
-Task<std::variant<Response, UpgradeGrant>> admit_upgrade(const http::Request& req, ApiDeps& deps) {
+namespace {
+
+Task<std::variant<Response, UpgradeGrant>> decide_upgrade(const http::Request& req, ApiDeps& deps,
+                                                          std::optional<std::size_t>& route_index) {
     auto found = find_route(req.path);
+    if (found) route_index = index_of(*found->route);
     if (!found || !found->route->upgrade) co_return http::error_response(404, http::kNotFound);
     const Route& route = *found->route;
     const Access access = *route.upgrade;
@@ -312,6 +348,25 @@ Task<std::variant<Response, UpgradeGrant>> admit_upgrade(const http::Request& re
     if (auto closed = services::room_closed_to(ctx.caller(), *ctx.meeting))
         co_return http::error_response(403, *closed);
     co_return UpgradeGrant{std::move(*ctx.user), ctx.auth, std::move(*ctx.meeting)};
+}
+
+}  // namespace
+
+Task<std::variant<Response, UpgradeGrant>> admit_upgrade(const http::Request& req, ApiDeps& deps) {
+    auto started = std::chrono::steady_clock::now();
+    std::optional<std::size_t> route_index;
+    std::variant<Response, UpgradeGrant> decision;
+    try {
+        decision = co_await decide_upgrade(req, deps, route_index);
+    } catch (const StoreUnavailable& e) {
+        deps.counters.db_errors.add();
+        log::warning("http", "database unavailable", {{"path", req.path}, {"error", e.what()}});
+        decision = database_unavailable();
+    }
+    auto* refusal = std::get_if<Response>(&decision);
+    deps.counters.http.record(route_index, req.method_name, refusal ? refusal->status : 101,
+                              std::chrono::steady_clock::now() - started);
+    co_return decision;
 }
 
 }  // namespace castera::api

@@ -22,7 +22,12 @@ enum class Access {
     meeting_owner_or_admin,  // the route's meeting's owner, or an admin
 };
 
-// Handles a request that is not a WebSocket upgrade.
+// The route table's rows, for the metrics' route labels (the path pattern, "{id}" and all).
+std::size_t route_count();
+std::string_view route_template(std::size_t index);
+
+// Handles a request that is not a WebSocket upgrade. Never throws: a failure escaping a
+// handler is a 503 (database) or 500, logged. Counted in the loop's HttpMetrics.
 Task<http::Response> handle_request(const http::Request& req, ApiDeps& deps);
 
 // A WebSocket upgrade the router let through: who asked, and the meeting whose room it joins.
@@ -32,7 +37,8 @@ struct UpgradeGrant {
     Meeting meeting;
 };
 
-// Decides a WebSocket upgrade request: the refusal to answer (403, 404, ...), or the grant.
+// Decides a WebSocket upgrade request: the refusal to answer (403, 404, 503, ...), or the
+// grant. Counted in the loop's HttpMetrics (101 for a grant).
 Task<std::variant<http::Response, UpgradeGrant>> admit_upgrade(const http::Request& req, ApiDeps& deps);
 
 }  // namespace castera::api

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "api/context.hpp"
+#include "app/metrics.hpp"
 #include "auth/auth_cache.hpp"
 #include "auth/authenticate.hpp"
 #include "auth/clerk.hpp"
@@ -60,6 +61,8 @@ struct App {
     // Where the use cases' events go: the rooms (on every instance, through the bus).
     realtime::RoomFanout room_fanout;
     events::EventFanout events;
+    // What /metrics shows (last: it reads the members above).
+    AppMetrics metrics{*this};
 };
 
 // One event loop: its io_context, its own database connections, and the services on them.

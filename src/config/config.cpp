@@ -174,6 +174,10 @@ void read_limits(Config& c) {
             parse_integer_setting("CASTERA_WS_MAX_QUEUED_FRAMES", *v, 1, 1 << 20));
 }
 
+void read_metrics(Config& c) {
+    if (auto v = env("CASTERA_METRICS_TOKEN")) c.metrics_token = *v;
+}
+
 void read_logging(Config& c) {
     if (auto v = env("CASTERA_LOG_LEVEL"))
         if (!log::parse_level(*v, c.log_level))
@@ -309,6 +313,7 @@ Config load_config_from_env() {
     read_throttling(c);
     read_redis(c);
     read_logging(c);
+    read_metrics(c);
     return c;
 }
 

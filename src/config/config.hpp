@@ -21,6 +21,7 @@ struct Config {
 
     // Security.
     std::string secret_key;
+    std::string metrics_token;  // CASTERA_METRICS_TOKEN: /metrics needs "Bearer <it>" when set
     bool debug = false;
     bool secure_cookies = true;
     std::vector<std::string> allowed_origins;  // scheme://host[:port], for cookie WS + CORS

@@ -44,34 +44,10 @@ struct InFlight {
     LoopCounters& counters;
 };
 
-Response database_unavailable() { return error_response(503, "The database is unavailable; try again shortly."); }
-
-// Handles one request, turning an escaped failure into a JSON error instead of a crash.
-Task<Response> dispatch(const Request& view, Loop& loop) {
-    try {
-        co_return co_await api::handle_request(view, loop.api);
-    } catch (const StoreUnavailable& e) {
-        loop.counters.db_errors.add();
-        log::warning("http", "database unavailable", {{"method", view.method_name}, {"path", view.path}, {"error", e.what()}});
-        co_return database_unavailable();
-    } catch (const std::exception& e) {
-        loop.counters.errors_logged.add();
-        log::error("http", "unexpected error", {{"method", view.method_name}, {"path", view.path}, {"error", e.what()}});
-        co_return error_response(500, "Internal server error.");
-    }
-}
-
 // A WebSocket upgrade: the router decides, then the room serves it until it ends.
 Task<void> upgrade(beast::tcp_stream&& stream, BeastRequest&& req, const std::string& remote, Loop& loop) {
     Request view = make_request_view(req, remote);
-    std::variant<Response, api::UpgradeGrant> decision;
-    try {
-        decision = co_await api::admit_upgrade(view, loop.api);
-    } catch (const StoreUnavailable& e) {
-        loop.counters.db_errors.add();
-        log::warning("http", "database unavailable", {{"path", view.path}, {"error", e.what()}});
-        decision = database_unavailable();
-    }
+    std::variant<Response, api::UpgradeGrant> decision = co_await api::admit_upgrade(view, loop.api);
     if (auto* refusal = std::get_if<Response>(&decision)) {
         co_await write_response(stream, std::move(*refusal), req.version(), false);
         beast::error_code ignored;
@@ -135,7 +111,7 @@ Task<void> serve_connection(beast::tcp_stream stream, Loop& loop, const Config& 
             co_return;
         }
         Request view = make_request_view(req, remote);
-        Response res = co_await dispatch(view, loop);
+        Response res = co_await api::handle_request(view, loop.api);
         bool keep_alive = req.keep_alive() && !g_stopping;
         co_await write_response(stream, std::move(res), req.version(), keep_alive, view.method == Method::head);
         if (!keep_alive) break;

@@ -11,28 +11,10 @@
 #include <deque>
 #include <mutex>
 
+#include "observe/http_metrics.hpp"
+#include "observe/loop_counter.hpp"
+
 namespace castera {
-
-// Written by one thread only; read by any.
-class LoopCounter {
-public:
-    void add(std::uint64_t n = 1) { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
-    std::uint64_t value() const { return value_.load(std::memory_order_relaxed); }
-
-private:
-    std::atomic<std::uint64_t> value_{0};
-};
-
-// A level (open connections, statements in flight), written by one thread only.
-class LoopGauge {
-public:
-    void add(std::int64_t n = 1) { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
-    void sub(std::int64_t n = 1) { add(-n); }
-    std::int64_t value() const { return value_.load(std::memory_order_relaxed); }
-
-private:
-    std::atomic<std::int64_t> value_{0};
-};
 
 // One event loop's counters.
 struct LoopCounters {
@@ -48,6 +30,8 @@ struct LoopCounters {
     LoopCounter db_errors;               // store failures seen by a request or a session
     LoopCounter login_throttled;         // password logins refused by the throttle
     LoopCounter errors_logged;           // unexpected exceptions caught and logged
+    LoopGauge db_statements_in_flight;   // store calls sent and not yet answered
+    HttpMetrics http;                    // requests by route, method and status; latency
 };
 
 // Counters changed from any thread.
@@ -72,6 +56,7 @@ struct CounterTotals {
     std::uint64_t db_errors = 0;
     std::uint64_t login_throttled = 0;
     std::uint64_t errors_logged = 0;
+    std::int64_t db_statements_in_flight = 0;
 
     std::int64_t websockets() const { return websockets_compat + websockets_typed; }
 };
@@ -100,8 +85,16 @@ public:
             t.db_errors += c.db_errors.value();
             t.login_throttled += c.login_throttled.value();
             t.errors_logged += c.errors_logged.value();
+            t.db_statements_in_flight += c.db_statements_in_flight.value();
         }
         return t;
+    }
+
+    // Calls `f(const LoopCounters&)` for each loop (a scrape sums what it needs).
+    template <typename F>
+    void for_each_loop(F&& f) const {
+        std::lock_guard lock(mutex_);
+        for (const LoopCounters& c : loops_) f(c);
     }
 
     ProcessCounters process;

@@ -1,6 +1,7 @@
 // Meetings: list, create, change, end, delete.
 #include <array>
 
+#include "observe/log.hpp"
 #include "services/services.hpp"
 #include "util/random.hpp"
 #include "util/time.hpp"
@@ -133,7 +134,8 @@ Task<Dashboard> Meetings::dashboard(const User& owner) {
 Task<bool> Services::database_ready() {
     try {
         co_return co_await deps.store.ping();
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+        log::warning("readyz", "the database does not answer", {{"error", e.what()}});
         co_return false;
     }
 }

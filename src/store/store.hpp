@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "observe/loop_counter.hpp"
 #include "store/models.hpp"
 #include "store/transaction.hpp"
 
@@ -146,6 +147,28 @@ public:
     // (a server's loop). A backend may then keep its sockets registered with the loop between
     // calls. Without it (the command line, tests), each call may run on another io_context.
     virtual void settle_on(const boost::asio::any_io_executor& loop) { (void)loop; }
+
+    // Counts this store's statements sent and not yet answered in `gauge` (a server loop's,
+    // for /metrics; the command line counts nothing).
+    void count_statements_in(LoopGauge& gauge) { in_flight_ = &gauge; }
+
+protected:
+    // One statement (or commit) in flight for as long as it lives.
+    class InFlight {
+    public:
+        explicit InFlight(LoopGauge* gauge) : gauge_(gauge) {
+            if (gauge_) gauge_->add();
+        }
+        ~InFlight() {
+            if (gauge_) gauge_->sub();
+        }
+        InFlight(const InFlight&) = delete;
+        InFlight& operator=(const InFlight&) = delete;
+
+    private:
+        LoopGauge* gauge_;
+    };
+    LoopGauge* in_flight_ = nullptr;
 
 private:
     // Commits one write and returns its result.

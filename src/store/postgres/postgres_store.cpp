@@ -195,6 +195,7 @@ PostgresStore::~PostgresStore() = default;
 void PostgresStore::settle_on(const boost::asio::any_io_executor& loop) { pool_->settle_on(loop); }
 
 Task<Result> PostgresStore::run(const Statement& statement, const Params& params) {
+    InFlight counted(in_flight_);
     std::shared_ptr<Connection> connection = co_await pool_->pick();
     co_return co_await connection->run(statement, params);
 }
@@ -223,6 +224,7 @@ Task<std::optional<User>> PostgresStore::find_user_by_email(std::string email) {
 
 // One segment of its own: the writes are one transaction.
 Task<Committed> PostgresStore::commit(Transaction transaction) {
+    InFlight counted(in_flight_);
     unsigned django_tables = 0;
     if (WritePlan::needs_django_tables(transaction)) django_tables = co_await django_user_tables();
     WritePlan plan(transaction, django_tables);

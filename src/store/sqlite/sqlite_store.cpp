@@ -279,14 +279,21 @@ Task<std::vector<ParticipantState>> SqliteStore::list_participant_states(Id meet
 Task<Committed> SqliteStore::commit(Transaction transaction) {
     bool long_work = false;
     for (const Write& w : transaction.writes()) long_work = long_work || is_long_write(w);
-    return writer_->run(
+    return counted(in_flight_, writer_->run(
         [transaction = std::move(transaction)](Connection& db) mutable {
             std::vector<WriteResult> results;
             results.reserve(transaction.writes().size());
             for (Write& w : transaction.writes()) results.push_back(apply_write(db, w));
             return Committed(std::move(results));
         },
-        long_work ? Writer::Where::writer_thread : Writer::Where::caller_if_idle);
+        long_work ? Writer::Where::writer_thread : Writer::Where::caller_if_idle));
+}
+
+// A coroutine of its own around the writer's awaitable (commit must stay a plain function:
+// see DESIGN.md, coroutine rules), so that the commit counts as in flight while it waits.
+Task<Committed> SqliteStore::counted(LoopGauge* gauge, Task<Committed> commit) {
+    InFlight in_flight(gauge);
+    co_return co_await std::move(commit);
 }
 
 Task<bool> SqliteStore::ping() {

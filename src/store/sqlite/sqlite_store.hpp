@@ -48,6 +48,7 @@ public:
     std::uint64_t change_stamp() override;
 
 private:
+    static Task<Committed> counted(LoopGauge* gauge, Task<Committed> commit);
 
     std::unique_ptr<Connection> db_;  // this loop's reads
     std::shared_ptr<Writer> writer_;  // every loop's writes, grouped into commits
