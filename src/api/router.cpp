@@ -5,6 +5,7 @@
 
 #include "api/handlers.hpp"
 #include "http/responses.hpp"
+#include "web/static_files.hpp"
 
 namespace castera::api {
 namespace {
@@ -212,6 +213,9 @@ namespace {
 Task<Response> route_request(const http::Request& req, Loop& loop) {
     auto found = find_route(req.path);
     if (!found) {
+        // The browser client's pages ("/", "/app/..."): GET and HEAD only, before the 404.
+        if (req.method == Method::get || req.method == Method::head)
+            if (auto page = web::serve_static(req)) co_return std::move(*page);
         if (auto redirect = trailing_slash_response(req)) co_return std::move(*redirect);
         co_return http::error_response(404, http::kNotFound);
     }
