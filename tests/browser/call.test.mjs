@@ -203,6 +203,10 @@ test('the checks fail a call that does not connect', async () => {
     await t.tileOf(good.page, bob.email).waitFor();
     await assert.rejects(t.waitForCall(good.page, 1, 6000), /expected 1 connected peers/);
     await assert.rejects(t.waitForCall(broken.page, 1, 2000), /expected 1 connected peers/);
+    // And the page says so instead of hanging: the side that waits for offers gives up first.
+    const failed = (person) => person.page.locator('[data-testid="participant"][data-connection="failed"]')
+      .getByText('Could not connect').waitFor({ timeout: 20000 });
+    await Promise.any([failed(good), failed(broken)]);
   } finally {
     await good.context.close();
     await broken.context.close();
