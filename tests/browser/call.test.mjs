@@ -151,6 +151,7 @@ test('three at once: every browser has two connected peers decoding video', asyn
     // A leaving participant's tile goes away on the others' screens.
     await people[2].page.getByTestId('leave').click();
     await people[2].page.getByTestId('call-left').waitFor();
+    await t.eventually(() => stateOf(meeting, cy), (st) => st?.in_call === false, 'cy out of the call in the API');
     for (const p of people.slice(0, 2)) {
       await t.tileOf(p.page, cy.email).waitFor({ state: 'detached' });
       await t.waitForCall(p.page, 1);

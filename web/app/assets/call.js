@@ -141,6 +141,9 @@ export function startCall(container, { ctx, meeting, tracks, wants, devices, onE
   fetchIceServers().then((list) => { iceServers = list; if (!ended) socket.connect(); });
   chat.loadHistory();
   const speakerTimer = setInterval(highlightSpeaker, 500);
+  // Closing the tab is leaving too: the others see us out of the call at once.
+  const onPageHide = () => leave({ silent: true });
+  window.addEventListener('pagehide', onPageHide);
   const localLevel = { reader: local.audio ? levelReader(local.audio) : null };
 
   function welcome(f, isReconnect) {
@@ -248,13 +251,16 @@ export function startCall(container, { ctx, meeting, tracks, wants, devices, onE
     localTile.setState(own);
     setToggle(micButton, !own.audio_muted);
     setToggle(camButton, !own.video_stopped);
-    setToggle(handButton, !own.raised_hand);
-    handButton.classList.toggle('active', own.raised_hand);
-    handButton.classList.remove('off');
-    setToggle(shareButton, !own.screen_sharing);
-    shareButton.classList.toggle('active', own.screen_sharing);
-    shareButton.classList.remove('off');
+    setActive(handButton, own.raised_hand);
+    setActive(shareButton, own.screen_sharing);
     micButton.disabled = !local.audio;
+  }
+
+  // Hand and share are actions, not devices: highlighted while on, never shown as "off".
+  function setActive(button, active) {
+    setToggle(button, true);
+    button.classList.toggle('active', active);
+    button.setAttribute('aria-pressed', String(active));
   }
 
   function setMic(on) {
@@ -352,6 +358,7 @@ export function startCall(container, { ctx, meeting, tracks, wants, devices, onE
     ended = true;
     socket.close();
     clearInterval(speakerTimer);
+    window.removeEventListener('pagehide', onPageHide);
     resize.disconnect();
     localLevel.reader?.stop();
     for (const id of [...peers.keys()]) removePeer(id);
