@@ -8,6 +8,7 @@
 #include "observe/log.hpp"
 #include "http/responses.hpp"
 #include "util/random.hpp"
+#include "web/static_files.hpp"
 
 namespace castera::api {
 namespace {
@@ -265,6 +266,13 @@ std::size_t index_of(const Route& route) { return static_cast<std::size_t>(&rout
 Task<Response> route_request(const http::Request& req, ApiDeps& deps, std::optional<std::size_t>& route_index) {
     auto found = find_route(req.path);
     if (found) route_index = index_of(*found->route);
+    if (!found && (req.method == Method::get || req.method == Method::head)) {
+        // The browser client's pages ("/", "/app/..."), before the 404.
+        if (auto page = web::serve_static(req)) {
+            route_index = HttpMetrics::kWebPages;
+            co_return std::move(*page);
+        }
+    }
     if (!found || found->route->upgrade) {
         if (auto redirect = trailing_slash_response(req)) co_return std::move(*redirect);
         co_return http::error_response(404, http::kNotFound);
@@ -306,7 +314,7 @@ Task<Response> answer(const http::Request& req, ApiDeps& deps, std::optional<std
 
 }  // namespace
 
-static_assert(kRoutes.size() < HttpMetrics::kUnmatched, "HttpMetrics::kMaxRoutes must exceed the route count");
+static_assert(kRoutes.size() < HttpMetrics::kWebPages, "HttpMetrics::kMaxRoutes must exceed the route count");
 
 std::size_t route_count() { return kRoutes.size(); }
 std::string_view route_template(std::size_t index) { return kRoutes.at(index).pattern; }
