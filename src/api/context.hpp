@@ -27,6 +27,7 @@ struct ApiDeps {
     const RoomBus& bus;  // its state, for /readyz
     LoopCounters& counters;
     const MetricsSource& metrics;
+    const Config::Ice& ice;  // for GET /api/ice-servers/
 };
 
 struct RequestContext {

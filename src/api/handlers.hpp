@@ -10,6 +10,7 @@ Task<http::Response> api_root(RequestContext& ctx);
 Task<http::Response> healthz(RequestContext& ctx);
 Task<http::Response> readyz(RequestContext& ctx);
 Task<http::Response> metrics(RequestContext& ctx);
+Task<http::Response> ice_servers(RequestContext& ctx);
 
 // auth_routes.cpp
 Task<http::Response> login(RequestContext& ctx);

@@ -3,6 +3,7 @@
 #include "api/serializers.hpp"
 #include "http/responses.hpp"
 #include "observe/prometheus.hpp"
+#include "realtime/ice_servers.hpp"
 #include "util/encoding.hpp"
 
 namespace castera::api {
@@ -31,6 +32,18 @@ Task<http::Response> readyz(RequestContext& ctx) {
     w.field("status", !database ? "unavailable" : bus == BusState::down ? "degraded" : "ready");
     w.field("database", database ? "ok" : "down");
     w.field("bus", bus_state_name(bus));
+    w.end_object();
+    co_return res;
+}
+
+// STUN and TURN for the signed-in user's browser; TURN credentials last CASTERA_TURN_TTL_SECONDS.
+Task<http::Response> ice_servers(RequestContext& ctx) {
+    http::Response res;
+    JsonWriter w(res.body);
+    w.begin_object();
+    w.key("ice_servers");
+    realtime::write_ice_servers(w, ctx.deps.ice, ctx.caller().id, std::chrono::system_clock::now());
+    w.field("ttl", static_cast<std::int64_t>(ctx.deps.ice.turn_ttl.count()));
     w.end_object();
     co_return res;
 }

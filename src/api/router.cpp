@@ -43,6 +43,7 @@ const std::array kRoutes = {
     Route{.pattern = "/api/auth/tokens/", .get = {list_api_tokens, user}, .post = {create_api_token, user}},
     Route{.pattern = "/api/auth/tokens/{id}/", .del = {delete_api_token, user}},
     Route{.pattern = "/api/dashboard/", .get = {dashboard, user}},
+    Route{.pattern = "/api/ice-servers/", .get = {ice_servers, user}},
     Route{.pattern = "/api/join/{room}/", .get = {join_meeting, user}},
     Route{.pattern = "/api/meetings/", .get = {list_meetings, user}, .post = {create_meeting, user}},
     Route{.pattern = "/api/meetings/upcoming/", .get = {upcoming_meetings, user}},

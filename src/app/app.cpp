@@ -40,8 +40,8 @@ Loop::Loop(App& app, boost::asio::io_context& io_context)
       services(services::Deps{*store, app.events, app.passwords, app.login_throttle, app.credentials, counters}),
       authenticator(Authenticator::Deps{*store, auth_cache, app.credentials, app.clerk, app.config.clerk,
                                         app.config.credential_cache_ttl, services.accounts}),
-      api{services, authenticator, app.origins, app.request_limiter, app.cookies, *app.bus, counters, app.metrics},
-      rooms{io.get_executor(), app.rooms, *app.bus, services, counters, app.room_limits} {
+      api{services, authenticator, app.origins, app.request_limiter, app.cookies, *app.bus, counters, app.metrics, app.config.ice},
+      rooms{io.get_executor(), app.rooms, *app.bus, services, counters, app.room_limits, app.config.ice} {
     store->count_statements_in(counters.db_statements_in_flight);
 }
 

@@ -48,7 +48,8 @@ ProcessFigures read_process() {
 }
 
 std::string_view route_label(std::size_t r) {
-    return r < api::route_count() ? api::route_template(r) : std::string_view("unmatched");
+    if (r < api::route_count()) return api::route_template(r);
+    return r == HttpMetrics::kWebPages ? "/app/{page}" : "unmatched";
 }
 
 // castera_http_requests_total and castera_http_request_duration_seconds, summed over the loops;

@@ -174,6 +174,29 @@ void read_limits(Config& c) {
             parse_integer_setting("CASTERA_WS_MAX_QUEUED_FRAMES", *v, 1, 1 << 20));
 }
 
+// "stun:host[:port]", "turns:host?transport=tcp", ...: the schemes of RFC 7064 and 7065.
+std::vector<std::string> read_ice_urls(const char* name, const std::string& value, bool turn) {
+    std::vector<std::string> urls = split_list(value);
+    for (const std::string& url : urls) {
+        bool ok = turn ? (url.starts_with("turn:") || url.starts_with("turns:"))
+                       : (url.starts_with("stun:") || url.starts_with("stuns:"));
+        if (!ok || url.find_first_of(" \"\\") != std::string::npos || url.size() < 7)
+            throw ConfigError(std::string(name) + " must be comma-separated " + (turn ? "turn:/turns:" : "stun:/stuns:") +
+                              " URLs, not \"" + url + "\"");
+    }
+    return urls;
+}
+
+void read_ice(Config& c) {
+    if (auto v = env("CASTERA_STUN_URLS")) c.ice.stun_urls = read_ice_urls("CASTERA_STUN_URLS", *v, false);
+    if (auto v = env("CASTERA_TURN_URLS")) c.ice.turn_urls = read_ice_urls("CASTERA_TURN_URLS", *v, true);
+    if (auto v = env("CASTERA_TURN_SECRET")) c.ice.turn_secret = *v;
+    if (auto v = env("CASTERA_TURN_TTL_SECONDS"))
+        c.ice.turn_ttl = std::chrono::seconds(parse_integer_setting("CASTERA_TURN_TTL_SECONDS", *v, 60, 30 * 86400));
+    if (!c.ice.turn_urls.empty() && c.ice.turn_secret.empty())
+        throw ConfigError("CASTERA_TURN_URLS needs CASTERA_TURN_SECRET (coturn's static-auth-secret)");
+}
+
 void read_metrics(Config& c) {
     if (auto v = env("CASTERA_METRICS_TOKEN")) c.metrics_token = *v;
 }
@@ -314,6 +337,7 @@ Config load_config_from_env() {
     read_redis(c);
     read_logging(c);
     read_metrics(c);
+    read_ice(c);
     return c;
 }
 

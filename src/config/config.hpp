@@ -21,7 +21,14 @@ struct Config {
 
     // Security.
     std::string secret_key;
-    std::string metrics_token;  // CASTERA_METRICS_TOKEN: /metrics needs "Bearer <it>" when set
+    std::string metrics_token;
+    // The ICE servers handed to browsers (GET /api/ice-servers/, the castera.v2 welcome).
+    struct Ice {
+        std::vector<std::string> stun_urls;    // CASTERA_STUN_URLS
+        std::vector<std::string> turn_urls;    // CASTERA_TURN_URLS
+        std::string turn_secret;               // CASTERA_TURN_SECRET (coturn's static-auth-secret)
+        std::chrono::seconds turn_ttl{86400};  // CASTERA_TURN_TTL_SECONDS
+    } ice;  // CASTERA_METRICS_TOKEN: /metrics needs "Bearer <it>" when set
     bool debug = false;
     bool secure_cookies = true;
     std::vector<std::string> allowed_origins;  // scheme://host[:port], for cookie WS + CORS

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "realtime/ice_servers.hpp"
 #include "util/json_writer.hpp"
 #include "util/time.hpp"
 
@@ -122,7 +123,7 @@ RoomEvent meeting_status_event(Id meeting, std::string_view status) {
 
 Frame welcome_frame(const RoomMember& self, const Meeting& meeting,
                     const std::vector<std::shared_ptr<RoomMember>>& peers, const std::vector<PeerInfo>& remote,
-                    const std::vector<ParticipantState>& states) {
+                    const std::vector<ParticipantState>& states, const Config::Ice& ice) {
     return make_frame([&](JsonWriter& w) {
         w.begin_object();
         w.field("type", "welcome");
@@ -143,6 +144,8 @@ Frame welcome_frame(const RoomMember& self, const Meeting& meeting,
         for (const auto& peer : peers) write_participant(w, peer->peer_id, peer->user_id, peer->email, states);
         for (const auto& peer : remote) write_participant(w, peer.peer_id, peer.user_id, peer.email, states);
         w.end_array();
+        w.key("ice_servers");
+        realtime::write_ice_servers(w, ice, self.user_id, std::chrono::system_clock::now());
         w.end_object();
     });
 }

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.hpp"
 #include "realtime/room_hub.hpp"
 #include "store/models.hpp"
 
@@ -30,7 +31,8 @@ RoomEvent meeting_status_event(Id meeting, std::string_view status);
 // To one connection, typed only.
 // `peers` are this instance's members of the room, `remote` those of the other instances.
 Frame welcome_frame(const RoomMember& self, const Meeting& meeting, const std::vector<std::shared_ptr<RoomMember>>& peers,
-                    const std::vector<PeerInfo>& remote, const std::vector<ParticipantState>& states);
+                    const std::vector<PeerInfo>& remote, const std::vector<ParticipantState>& states,
+                    const Config::Ice& ice);
 Frame signal_frame(const RoomMember& from, std::string_view signal_type, std::string_view data_json);
 Frame error_frame(std::string_view code, std::string_view message);
 // `id_json` is the ping's "id", already JSON, echoed as sent.

@@ -121,7 +121,7 @@ Task<void> RoomSession::send_welcome() {
     std::vector<PeerInfo> remote;
     if (deps_.bus.spans_instances()) remote = co_await deps_.bus.remote_members(meeting_.id);
     auto states = co_await deps_.services.participants.list(meeting_);
-    peer_.send_welcome(welcome_frame(peer_, meeting_, peers, remote, states));
+    peer_.send_welcome(welcome_frame(peer_, meeting_, peers, remote, states, deps_.ice));
 }
 
 Task<void> RoomSession::on_message(std::string_view payload, bool text) {

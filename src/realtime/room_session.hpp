@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "bus/room_bus.hpp"
+#include "config/config.hpp"
 #include "observe/counters.hpp"
 #include "realtime/room_hub.hpp"
 #include "services/services.hpp"
@@ -39,6 +40,7 @@ struct RoomDeps {
     services::Services& services;
     LoopCounters& counters;
     const RoomLimits& limits;
+    const Config::Ice& ice;  // handed to each peer in its welcome
 };
 
 // A room member that can also be closed at once, as the session needs its own connection.

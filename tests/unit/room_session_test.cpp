@@ -13,6 +13,7 @@
 #include "bus/room_bus.hpp"
 #include "config/config.hpp"
 #include "memory_store.hpp"
+#include "realtime/ice_servers.hpp"
 #include "realtime/room_fanout.hpp"
 #include "realtime/room_session.hpp"
 #include "run_task.hpp"
@@ -103,7 +104,9 @@ protected:
     LoopCounters counters;
     services::Services svc{services::Deps{store, events, passwords, throttle, credentials, counters}};
     realtime::RoomLimits limits;
-    realtime::RoomDeps deps{io.get_executor(), hub, *bus, svc, counters, limits};
+    Config::Ice ice{.stun_urls = {"stun:stun.example.com:3478"}, .turn_urls = {"turn:turn.example.com:3478"},
+                    .turn_secret = "coturn-secret"};
+    realtime::RoomDeps deps{io.get_executor(), hub, *bus, svc, counters, limits, ice};
     User owner, guest;
     Meeting meeting;
 };
@@ -126,6 +129,19 @@ TEST_F(RoomSessionTest, TheWelcomeNamesThePeerTheMeetingAndWhoIsThereWithTheirSt
         EXPECT_TRUE(p.at("state").at("raised_hand").as_bool());
     }
     EXPECT_TRUE(saw_guest);
+    // The ICE servers, TURN with coturn's time-limited credential for this user.
+    const auto& servers = welcome[0].at("ice_servers").as_array();
+    ASSERT_EQ(servers.size(), 2u);
+    EXPECT_EQ(servers[0].at("urls").at(0).as_string(), "stun:stun.example.com:3478");
+    std::string username(servers[1].at("username").as_string());
+    EXPECT_EQ(username.substr(username.find(':') + 1), std::to_string(owner.id)) << username;
+    EXPECT_EQ(servers[1].at("credential").as_string(), realtime::turn_credential("coturn-secret", username));
+}
+
+// coturn's REST scheme: base64(HMAC-SHA1(secret, username)), checked against a value computed
+// independently (python3 -c "import hmac,hashlib,base64; ...").
+TEST(TurnCredential, IsCoturnsHmacSha1) {
+    EXPECT_EQ(realtime::turn_credential("north", "1700000000:42"), "DWX3FI7DiPIpadEYQAZsnZBAagI=");
 }
 
 TEST_F(RoomSessionTest, AChatIsStoredAndReachesEveryoneInTheRoom) {
