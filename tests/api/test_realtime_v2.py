@@ -64,7 +64,10 @@ def test_subprotocol_is_negotiated_and_welcome_comes_first(base_url, owner, user
         ws = await v2_open(base_url, m["room_id"], users["owner"])
         assert ws.subprotocol == PROTOCOL
         w = await welcome_of(ws)
-        assert list(w) == ["type", "protocol", "peer_id", "user", "user_email", "meeting", "participants"]
+        assert list(w) == ["type", "protocol", "peer_id", "user", "user_email", "meeting", "participants",
+                           "ice_servers"]
+        # No STUN or TURN configured for the suite's server: an empty list (tests/api/test_ice_servers.py).
+        assert w["ice_servers"] == []
         assert w["protocol"] == PROTOCOL and w["peer_id"].startswith("p_")
         assert w["user_email"] == users["owner"].email
         assert w["meeting"]["id"] == m["id"] and w["meeting"]["room_id"] == m["room_id"]
