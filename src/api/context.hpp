@@ -12,6 +12,7 @@
 #include "bus/room_bus.hpp"
 #include "http/message.hpp"
 #include "observe/counters.hpp"
+#include "realtime/room_roster.hpp"
 #include "services/services.hpp"
 
 namespace castera::api {
@@ -25,6 +26,7 @@ struct ApiDeps {
     const CookieSettings& cookies;
     const RoomBus& bus;  // its state, for /readyz
     LoopCounters& counters;
+    realtime::RoomRoster& roster;  // who is in a room now (the admin console's meeting pages)
 };
 
 struct RequestContext {

@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 
+#include "admin/console.hpp"
 #include "api/handlers.hpp"
 #include "http/responses.hpp"
 #include "util/random.hpp"
@@ -283,6 +284,11 @@ Task<Response> route_request(const http::Request& req, ApiDeps& deps) {
 }  // namespace
 
 Task<Response> handle_request(const http::Request& req, ApiDeps& deps) {
+    // The admin console's pages: HTML, its own redirects and refusals (admin/console.hpp).
+    if (admin::owns(req.path)) {
+        admin::Deps console{deps.services, deps.authenticator, deps.origins, deps.cookies, deps.roster};
+        co_return co_await admin::handle(req, console);
+    }
     std::string_view origin = deps.origins.cors_origin(req);
     Response res = co_await route_request(req, deps);
     if (!origin.empty() && res.status != 204) add_cors_headers(res, origin);

@@ -23,6 +23,7 @@
 #include "observe/counters.hpp"
 #include "realtime/room_fanout.hpp"
 #include "realtime/room_hub.hpp"
+#include "realtime/room_roster.hpp"
 #include "realtime/room_session.hpp"
 #include "services/services.hpp"
 #include "store/store.hpp"
@@ -60,6 +61,7 @@ struct App {
     // Where the use cases' events go: the rooms (on every instance, through the bus).
     realtime::RoomFanout room_fanout;
     events::EventFanout events;
+    realtime::RoomRoster roster;
 };
 
 // One event loop: its io_context, its own database connections, and the services on them.

@@ -190,6 +190,15 @@ Task<Outcome<Meeting>> Console::create_meeting(const Actor& actor, MeetingChange
     co_return co_await meetings_.create(actor, std::move(input));
 }
 
+Task<Outcome<Meeting>> Console::update_meeting(const Actor& actor, const Meeting& meeting, MeetingChanges changes) {
+    if (!actor.in_console()) co_return Refusal::forbidden();
+    if (changes.user_id) {
+        FieldErrors errors = co_await check_keys(0, "user", *changes.user_id);
+        if (!errors.empty()) co_return Refusal::invalid(std::move(errors));
+    }
+    co_return co_await meetings_.update(actor, meeting, std::move(changes));
+}
+
 Task<Outcome<Id>> Console::create_message(const Actor& actor, MessageFields f) {
     if (!actor.in_console()) co_return Refusal::forbidden();
     FieldErrors errors = co_await check_keys(f.meeting, "user", f.user);

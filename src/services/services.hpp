@@ -257,6 +257,7 @@ public:
 
     // A meeting with the owner the form names (the rest as Meetings::create).
     Task<Outcome<Meeting>> create_meeting(const Actor& actor, MeetingChanges input);
+    Task<Outcome<Meeting>> update_meeting(const Actor& actor, const Meeting& meeting, MeetingChanges changes);
     Task<Outcome<Id>> create_message(const Actor& actor, MessageFields fields);
     Task<Outcome<Done>> update_message(const Actor& actor, const Message& before, MessageFields fields);
     Task<Outcome<Id>> create_signal(const Actor& actor, SignalFields fields);
