@@ -9,6 +9,7 @@
 
 #include "services/audit.hpp"
 #include "services/services.hpp"
+#include "util/validate.hpp"
 
 namespace castera::services {
 namespace {
@@ -121,6 +122,9 @@ Task<Outcome<ConsolePage>> Console::list(const Actor& actor, AdminModel model, C
         if (!console_filter_valid(model, name, value))
             co_return Refusal::invalid(name, "Not a value this field can have.");
     if (query.search_words.size() > kMostSearchWords) query.search_words.resize(kMostSearchWords);
+    // A word no row can hold (a NUL, broken UTF-8) is found nowhere: no row has every word.
+    for (const std::string& word : query.search_words)
+        if (!is_valid_utf8(word)) co_return ConsolePage{};
     co_return co_await deps_.store.list_console(model, std::move(query));
 }
 

@@ -4,6 +4,7 @@
 
 #include "util/random.hpp"
 #include "util/time.hpp"
+#include "util/validate.hpp"
 
 namespace castera::sql {
 namespace {
@@ -61,7 +62,10 @@ std::optional<std::string> stored_value(const ConsoleField& field, std::string_v
             if (!t) return std::nullopt;
             return dialect == Dialect::sqlite ? format_db(*t) : format_iso8601(*t);
         }
-        case FieldKind::text: return std::string(value);
+        // Text neither database can hold (NUL, broken UTF-8) matches nothing.
+        case FieldKind::text:
+            if (!is_valid_utf8(value)) return std::nullopt;
+            return std::string(value);
     }
     return std::nullopt;
 }

@@ -116,7 +116,8 @@ const Statement& log_admin_action(AdminModel model, int variant) {
         for (const sql::ConsoleTable& t : sql::kConsoleTables) {
             std::string created = "currval(pg_get_serial_sequence('" + std::string(t.table) + "', 'id'))::text";
             for (int v = 0; v < 3; ++v) {
-                std::string object_id = v == 0 ? "$2" : created;
+                // Every parameter appears in every variant (PostgreSQL must know each one's type).
+                std::string object_id = v == 0 ? "$2" : "coalesce(nullif($2::text, ''), " + created + ")";
                 std::string repr = v == 2 ? "$3::text || ' (' || " + created + " || ')'" : "$3::text";
                 all.emplace_back("log_admin_" + std::string(t.model_name) + "_" + std::to_string(v),
                                  "INSERT INTO django_admin_log (action_time, object_id, object_repr, action_flag, "
