@@ -98,6 +98,10 @@ Task<Outcome<User>> Accounts::create_user(const Actor& actor, NewAccount account
     if (!is_valid_email(account.email)) co_return Refusal::invalid("email", "Enter a valid email address.");
     if (account.role != "user" && account.role != "admin")
         co_return Refusal::invalid("role", "\"" + account.role + "\" is not a valid choice.");
+    // A taken email is refused before the password is hashed (a PBKDF2 run for nothing) and
+    // without a transaction that fails; the unique index still decides a race.
+    auto taken = co_await deps_.store.find_user_by_email(account.email);
+    if (taken) co_return Refusal::conflict("a user with email " + account.email + " already exists");
     NewUser user;
     user.email = std::move(account.email);
     // Not inside a ?: expression: GCC 12 miscompiles a co_await there (docs/DESIGN.md).

@@ -323,6 +323,10 @@ Task<Outcome<Id>> Console::create_state(const Actor& actor, StateFields f) {
     if (!actor.in_console()) co_return Refusal::forbidden();
     FieldErrors errors = co_await check_keys(f.meeting, "user", f.user);
     if (!errors.empty()) co_return Refusal::invalid(std::move(errors));
+    // Read first, so that the usual refusal needs no failing transaction (the unique index
+    // still decides a race).
+    auto existing = co_await deps_.store.find_participant_state(f.meeting, f.user);
+    if (existing) co_return state_taken();
     Transaction transaction;
     Transaction::Ref ref = transaction.add(write::CreateParticipantState{state_of(f, 0)});
     audit_added(transaction, actor, AdminModel::participantstate, ref, "ParticipantState object", true);
@@ -344,6 +348,8 @@ Task<Outcome<Done>> Console::update_state(const Actor& actor, const ParticipantS
     FieldErrors errors = co_await check_keys(f.meeting, "user", f.user);
     if (!errors.empty()) co_return Refusal::invalid(std::move(errors));
     ParticipantState after = state_of(f, before.id);
+    auto existing = co_await deps_.store.find_participant_state(f.meeting, f.user);
+    if (existing && existing->id != before.id) co_return state_taken();
     std::vector<std::string> labels;
     note(labels, before.meeting_id != after.meeting_id, "meeting");
     note(labels, before.user_id != after.user_id, "user");
