@@ -13,6 +13,7 @@
 #include "http/message.hpp"
 #include "observe/counters.hpp"
 #include "observe/metrics_source.hpp"
+#include "realtime/room_roster.hpp"
 #include "services/services.hpp"
 
 namespace castera::api {
@@ -28,6 +29,7 @@ struct ApiDeps {
     LoopCounters& counters;
     const MetricsSource& metrics;
     const Config::Ice& ice;  // for GET /api/ice-servers/
+    realtime::RoomRoster& roster;  // who is in a room now (the admin console's meeting pages)
 };
 
 struct RequestContext {

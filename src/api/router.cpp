@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 
+#include "admin/console.hpp"
 #include "api/handlers.hpp"
 #include "observe/log.hpp"
 #include "http/responses.hpp"
@@ -301,6 +302,12 @@ Response database_unavailable() { return http::error_response(503, "The database
 // away, else 500) instead of a crash, logged once with its context.
 Task<Response> answer(const http::Request& req, ApiDeps& deps, std::optional<std::size_t>& route_index) {
     try {
+        // The admin console's pages: HTML, its own redirects and refusals (admin/console.hpp).
+        if (admin::owns(req.path)) {
+            route_index = HttpMetrics::kAdminPages;
+            admin::Deps console{deps.services, deps.authenticator, deps.origins, deps.cookies, deps.roster};
+            co_return co_await admin::handle(req, console);
+        }
         co_return co_await route_request(req, deps, route_index);
     } catch (const StoreUnavailable& e) {
         deps.counters.db_errors.add();
@@ -315,14 +322,15 @@ Task<Response> answer(const http::Request& req, ApiDeps& deps, std::optional<std
 
 }  // namespace
 
-static_assert(kRoutes.size() < HttpMetrics::kWebPages, "HttpMetrics::kMaxRoutes must exceed the route count");
+static_assert(kRoutes.size() < HttpMetrics::kAdminPages, "HttpMetrics::kMaxRoutes must exceed the route count");
 
 std::size_t route_count() { return kRoutes.size(); }
 std::string_view route_template(std::size_t index) { return kRoutes.at(index).pattern; }
 
 Task<Response> handle_request(const http::Request& req, ApiDeps& deps) {
     auto started = std::chrono::steady_clock::now();
-    std::string_view origin = deps.origins.cors_origin(req);
+    // The admin console's pages are same-origin HTML: no CORS.
+    std::string_view origin = admin::owns(req.path) ? std::string_view() : deps.origins.cors_origin(req);
     std::optional<std::size_t> route_index;
     Response res = co_await answer(req, deps, route_index);
     if (!origin.empty() && res.status != 204) add_cors_headers(res, origin);

@@ -27,7 +27,8 @@ App::App(Config cfg, std::unique_ptr<StoreFactory> factory)
       origins(config.allowed_origins, config.trust_forwarded_proto),
       cookies{config.session_age, config.secure_cookies},
       room_limits(room_limits_from(config)),
-      room_fanout(*bus) {
+      room_fanout(*bus),
+      roster(rooms, *bus) {
     events.add(room_fanout);
 }
 
@@ -40,7 +41,8 @@ Loop::Loop(App& app, boost::asio::io_context& io_context)
       services(services::Deps{*store, app.events, app.passwords, app.login_throttle, app.credentials, counters}),
       authenticator(Authenticator::Deps{*store, auth_cache, app.credentials, app.clerk, app.config.clerk,
                                         app.config.credential_cache_ttl, services.accounts}),
-      api{services, authenticator, app.origins, app.request_limiter, app.cookies, *app.bus, counters, app.metrics, app.config.ice},
+      api{services, authenticator, app.origins, app.request_limiter, app.cookies, *app.bus, counters, app.metrics,
+          app.config.ice, app.roster},
       rooms{io.get_executor(), app.rooms, *app.bus, services, counters, app.room_limits, app.config.ice} {
     store->count_statements_in(counters.db_statements_in_flight);
 }

@@ -24,6 +24,7 @@
 #include "observe/counters.hpp"
 #include "realtime/room_fanout.hpp"
 #include "realtime/room_hub.hpp"
+#include "realtime/room_roster.hpp"
 #include "realtime/room_session.hpp"
 #include "services/services.hpp"
 #include "store/store.hpp"
@@ -61,6 +62,7 @@ struct App {
     // Where the use cases' events go: the rooms (on every instance, through the bus).
     realtime::RoomFanout room_fanout;
     events::EventFanout events;
+    realtime::RoomRoster roster;
     // What /metrics shows (last: it reads the members above).
     AppMetrics metrics{*this};
 };

@@ -49,6 +49,7 @@ ProcessFigures read_process() {
 
 std::string_view route_label(std::size_t r) {
     if (r < api::route_count()) return api::route_template(r);
+    if (r == HttpMetrics::kAdminPages) return "/admin/{page}";
     return r == HttpMetrics::kWebPages ? "/app/{page}" : "unmatched";
 }
 

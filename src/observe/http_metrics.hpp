@@ -16,8 +16,10 @@ namespace castera {
 
 class HttpMetrics {
 public:
-    // Routes of the table, then one for the web pages (web/), one for paths that match none.
+    // Routes of the table, then the admin console's pages, the web pages (web/), and one for
+    // paths that match none.
     static constexpr std::size_t kMaxRoutes = 48;
+    static constexpr std::size_t kAdminPages = kMaxRoutes - 3;
     static constexpr std::size_t kWebPages = kMaxRoutes - 2;
     static constexpr std::size_t kUnmatched = kMaxRoutes - 1;
     static constexpr std::array<std::string_view, 7> kMethods{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};

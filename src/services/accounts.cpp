@@ -2,6 +2,7 @@
 #include "auth/credential_cache.hpp"
 #include "auth/password.hpp"
 #include "auth/throttle.hpp"
+#include "services/audit.hpp"
 #include "services/services.hpp"
 #include "util/async_reply.hpp"
 #include "util/encoding.hpp"
@@ -97,19 +98,28 @@ Task<Outcome<User>> Accounts::create_user(const Actor& actor, NewAccount account
     if (!is_valid_email(account.email)) co_return Refusal::invalid("email", "Enter a valid email address.");
     if (account.role != "user" && account.role != "admin")
         co_return Refusal::invalid("role", "\"" + account.role + "\" is not a valid choice.");
+    // A taken email is refused before the password is hashed (a PBKDF2 run for nothing) and
+    // without a transaction that fails; the unique index still decides a race.
+    auto taken = co_await deps_.store.find_user_by_email(account.email);
+    if (taken) co_return Refusal::conflict("a user with email " + account.email + " already exists");
     NewUser user;
     user.email = std::move(account.email);
     // Not inside a ?: expression: GCC 12 miscompiles a co_await there (docs/DESIGN.md).
     if (account.password) user.password = co_await deps_.passwords.hash(std::move(*account.password));
     else user.password = make_unusable_password();
     user.full_name = std::move(account.full_name);
+    user.image = std::move(account.image);
     user.role = std::move(account.role);
     user.is_staff = account.is_staff || account.is_superuser;
     user.is_superuser = account.is_superuser;
     user.is_active = account.is_active;
     std::string email = user.email;
+    Transaction transaction;
+    Transaction::Ref ref = transaction.add(write::CreateUser{std::move(user)});
+    audit_added(transaction, actor, AdminModel::user, ref, email);
     try {
-        co_return co_await deps_.store.create_user(std::move(user));
+        Committed done = co_await deps_.store.commit(std::move(transaction));
+        co_return done.take<User>(ref);
     } catch (const StoreConflict&) {
     }
     co_return Refusal::conflict("a user with email " + email + " already exists");
@@ -123,17 +133,49 @@ Task<Outcome<Done>> Accounts::change_password(const Actor& actor, const User& us
     Transaction transaction;
     Transaction::Ref found = transaction.add(write::SetPassword{user.id, std::move(hash)});
     transaction.add(write::DeleteUserSessions{user.id});
+    // Django's admin logs a password change with its form's field name, not a label.
+    audit_changed(transaction, actor, AdminModel::user, user.id, user.email, change_message({"password"}));
     Committed done = co_await deps_.store.commit(std::move(transaction));
     if (!done.get<bool>(found)) co_return Refusal::not_found();
     deps_.credentials.forget_user(user.id);
     co_return Done{};
 }
 
+namespace {
+
+std::vector<std::string> changed_labels(const User& before, const User& after) {
+    std::vector<std::string> labels;
+    auto note = [&](bool differs, std::string_view field) {
+        if (differs) labels.push_back(field_label(field));
+    };
+    note(before.email != after.email, "email");
+    note(before.full_name != after.full_name, "full_name");
+    note(before.image != after.image, "image");
+    note(before.role != after.role, "role");
+    note(before.is_active != after.is_active, "is_active");
+    note(before.is_staff != after.is_staff, "is_staff");
+    note(before.is_superuser != after.is_superuser, "is_superuser");
+    return labels;
+}
+
+}  // namespace
+
 Task<Outcome<Done>> Accounts::update_user(const Actor& actor, const User& changed) {
     if (!may_manage_users(actor)) co_return Refusal::forbidden();
+    if (!is_valid_email(changed.email)) co_return Refusal::invalid("email", "Enter a valid email address.");
+    if (changed.role != "user" && changed.role != "admin")
+        co_return Refusal::invalid("role", "\"" + changed.role + "\" is not a valid choice.");
+    Transaction transaction;
+    Transaction::Ref ref = transaction.add(write::UpdateUser{changed});
+    if (actor.in_console()) {
+        auto before = co_await deps_.store.find_user(changed.id);
+        if (!before) co_return Refusal::not_found();
+        audit_changed(transaction, actor, AdminModel::user, changed.id, changed.email, changed_labels(*before, changed));
+    }
     bool found = false;
     try {
-        found = co_await deps_.store.update_user(changed);
+        Committed done = co_await deps_.store.commit(std::move(transaction));
+        found = done.get<bool>(ref);
     } catch (const StoreConflict&) {
         co_return Refusal::conflict("a user with email " + changed.email + " already exists");
     }
@@ -145,7 +187,11 @@ Task<Outcome<Done>> Accounts::update_user(const Actor& actor, const User& change
 
 Task<Outcome<Done>> Accounts::delete_user(const Actor& actor, const User& user) {
     if (!may_manage_users(actor)) co_return Refusal::forbidden();
-    bool found = co_await deps_.store.delete_user(user.id);
+    Transaction transaction;
+    audit_deleted(transaction, actor, AdminModel::user, user.id, user.email);
+    Transaction::Ref ref = transaction.add(write::DeleteUser{user.id});
+    Committed done = co_await deps_.store.commit(std::move(transaction));
+    const bool found = done.get<bool>(ref);
     deps_.credentials.forget_user(user.id);
     if (!found) co_return Refusal::not_found();
     co_return Done{};

@@ -2,6 +2,7 @@
 #include <array>
 
 #include "observe/log.hpp"
+#include "services/audit.hpp"
 #include "services/services.hpp"
 #include "util/random.hpp"
 #include "util/time.hpp"
@@ -23,7 +24,20 @@ Meeting with_changes(Meeting m, const MeetingChanges& changes) {
     if (changes.type_of) m.type_of = *changes.type_of;
     if (changes.scheduled_date) m.scheduled_date = *changes.scheduled_date;
     if (changes.status) m.status = *changes.status;
+    if (changes.user_id) m.user_id = *changes.user_id;
     return m;
+}
+
+// The labels of the fields that differ, as Django's admin logs a change.
+std::vector<std::string> changed_labels(const Meeting& before, const Meeting& after) {
+    std::vector<std::string> labels;
+    if (before.user_id != after.user_id) labels.push_back(field_label("user"));
+    if (before.title != after.title) labels.push_back(field_label("title"));
+    if (before.description != after.description) labels.push_back(field_label("description"));
+    if (before.type_of != after.type_of) labels.push_back(field_label("type_of"));
+    if (before.scheduled_date != after.scheduled_date) labels.push_back(field_label("scheduled_date"));
+    if (before.status != after.status) labels.push_back(field_label("status"));
+    return labels;
 }
 
 }  // namespace
@@ -71,14 +85,17 @@ Task<Outcome<Meeting>> Meetings::create(const Actor& actor, MeetingChanges input
     if (input.type_of) meeting.type_of = std::move(*input.type_of);
     meeting.scheduled_date = *input.scheduled_date;
     if (input.status) meeting.status = std::move(*input.status);
-    meeting.user_id = actor.id();
+    // Only the admin console chooses the owner; everyone else owns what they create.
+    meeting.user_id = input.user_id && actor.in_console() ? *input.user_id : actor.id();
     // Known before the commit, so that a staged event already carries them.
     meeting.room_id = random_uuid4();
     meeting.created_on = now_utc();
 
     Transaction transaction;
     events::Event staged = events::MeetingCreated{meeting, actor.id()};
+    std::string repr = meeting.title;
     Transaction::Ref ref = transaction.add(write::CreateMeeting{std::move(meeting)});
+    audit_added(transaction, actor, AdminModel::meeting, ref, std::move(repr));
     deps_.events.stage(staged, transaction, ref);
     Committed done = co_await deps_.store.commit(std::move(transaction));
     Meeting created = done.take<Meeting>(ref);
@@ -93,8 +110,11 @@ Task<Outcome<Meeting>> Meetings::update(const Actor& actor, const Meeting& meeti
 Task<Outcome<Meeting>> Meetings::apply_update(const Actor& actor, const Meeting& meeting, MeetingChanges changes,
                                               bool status_set) {
     if (!may_manage(actor, meeting)) co_return Refusal::forbidden();
+    if (changes.user_id && !actor.in_console()) changes.user_id.reset();
     Transaction transaction;
-    events::Event staged = events::MeetingUpdated{meeting, with_changes(meeting, changes), actor.id(), status_set};
+    Meeting after = with_changes(meeting, changes);
+    audit_changed(transaction, actor, AdminModel::meeting, meeting.id, after.title, changed_labels(meeting, after));
+    events::Event staged = events::MeetingUpdated{meeting, std::move(after), actor.id(), status_set};
     Transaction::Ref ref = transaction.add(write::UpdateMeeting{meeting.id, std::move(changes)});
     deps_.events.stage(staged, transaction, std::nullopt);
     Committed done = co_await deps_.store.commit(std::move(transaction));
@@ -108,6 +128,7 @@ Task<Outcome<Done>> Meetings::remove(const Actor& actor, const Meeting& meeting)
     if (!may_manage(actor, meeting)) co_return Refusal::forbidden();
     Transaction transaction;
     events::Event event = events::MeetingDeleted{meeting, actor.id()};
+    audit_deleted(transaction, actor, AdminModel::meeting, meeting.id, meeting.title);
     transaction.add(write::DeleteMeeting{meeting.id});
     deps_.events.stage(event, transaction, std::nullopt);
     co_await deps_.store.commit(std::move(transaction));

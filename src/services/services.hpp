@@ -151,6 +151,7 @@ struct NewAccount {
     std::string email;
     std::optional<std::string> password;  // raw; none: an unusable password
     std::optional<std::string> full_name;
+    std::optional<std::string> image;
     std::string role = "user";
     bool is_staff = false;
     bool is_superuser = false;
@@ -195,10 +196,100 @@ private:
     Deps& deps_;
 };
 
+// ---- the admin console
+
+// A form's fields for one row of a model, as the console's add and change pages send them
+// (strings; a checkbox that is not ticked is absent), read with the API's validators.
+struct MessageFields {
+    Id meeting = 0;
+    Id user = 0;
+    std::string content;
+};
+struct SignalFields {
+    Id meeting = 0;
+    Id sender = 0;
+    std::string signal_type;
+    std::string data_json;  // valid JSON
+};
+struct RecordingFields {
+    Id meeting = 0;
+    Id uploaded_by = 0;
+    std::string file_url;
+};
+struct StateFields {
+    Id meeting = 0;
+    Id user = 0;
+    bool audio_muted = false, video_stopped = false, in_call = true, raised_hand = false, screen_sharing = false;
+};
+
+MessageFields read_message_fields(const boost::json::object& data, validation::FieldErrors& errors);
+SignalFields read_signal_fields(const boost::json::object& data, validation::FieldErrors& errors);
+RecordingFields read_recording_fields(const boost::json::object& data, validation::FieldErrors& errors);
+StateFields read_state_fields(const boost::json::object& data, validation::FieldErrors& errors);
+// A foreign key given as an id: "This field is required." when absent, Django's
+// "Select a valid choice..." when it is not a positive number. (Existence is the service's check.)
+std::optional<Id> read_foreign_key(const boost::json::object& data, std::string_view name,
+                                   validation::FieldErrors& errors);
+
+// What goes with an object when it is deleted: per related model, how many rows and the
+// first of them (the delete confirmation page lists them, as Django's does).
+struct Dependents {
+    AdminModel model;
+    std::int64_t total = 0;
+    std::vector<ConsoleRow> first;
+};
+
+// The admin console's use cases over the six models, for a staff member (Actor::console):
+// listings, one row, the history, and the writes of the models the other services do not
+// cover. Every write records its row of Django's admin history in its own transaction.
+class Console {
+public:
+    Console(Deps& deps, Meetings& meetings, Accounts& accounts) : deps_(deps), meetings_(meetings), accounts_(accounts) {}
+
+    // A changelist page; filters must name the model's fields with values they can hold
+    // (refused as invalid otherwise, so the page can say so as Django does).
+    Task<Outcome<ConsolePage>> list(const Actor& actor, AdminModel model, ConsoleQuery query);
+    Task<Outcome<ConsoleRow>> find(const Actor& actor, AdminModel model, Id id);
+    // One object's history, oldest first; the actor's own recent actions, newest first.
+    Task<Outcome<std::vector<AdminLogEntry>>> history(const Actor& actor, AdminModel model, Id id);
+    Task<Outcome<std::vector<AdminLogEntry>>> recent_actions(const Actor& actor, std::int64_t limit);
+    Task<Outcome<std::vector<Dependents>>> dependents(const Actor& actor, AdminModel model, Id id);
+
+    // A meeting with the owner the form names (the rest as Meetings::create).
+    Task<Outcome<Meeting>> create_meeting(const Actor& actor, MeetingChanges input);
+    Task<Outcome<Meeting>> update_meeting(const Actor& actor, const Meeting& meeting, MeetingChanges changes);
+    Task<Outcome<Id>> create_message(const Actor& actor, MessageFields fields);
+    Task<Outcome<Done>> update_message(const Actor& actor, const Message& before, MessageFields fields);
+    Task<Outcome<Id>> create_signal(const Actor& actor, SignalFields fields);
+    Task<Outcome<Done>> update_signal(const Actor& actor, const Signal& before, SignalFields fields);
+    Task<Outcome<Id>> create_recording(const Actor& actor, RecordingFields fields);
+    Task<Outcome<Done>> update_recording(const Actor& actor, const Recording& before, RecordingFields fields);
+    // Refused as invalid when the meeting and user already have a state (unique together).
+    Task<Outcome<Id>> create_state(const Actor& actor, StateFields fields);
+    Task<Outcome<Done>> update_state(const Actor& actor, const ParticipantState& before, StateFields fields);
+    // Deletes one row of any model: a meeting with everything in it (its room closed), a user
+    // with everything that hangs off them.
+    Task<Outcome<Done>> remove(const Actor& actor, AdminModel model, Id id);
+
+private:
+    // Refusals for foreign keys that name no row, as Django's form says them.
+    Task<validation::FieldErrors> check_keys(Id meeting, std::string_view user_field, Id user);
+
+    Deps& deps_;
+    Meetings& meetings_;
+    Accounts& accounts_;
+};
+
 // Everything a transport needs, for one event loop.
 struct Services {
     explicit Services(Deps d)
-        : deps(d), meetings(deps), chats(deps), recordings(deps), participants(deps), accounts(deps) {}
+        : deps(d),
+          meetings(deps),
+          chats(deps),
+          recordings(deps),
+          participants(deps),
+          accounts(deps),
+          console(deps, meetings, accounts) {}
     Services(const Services&) = delete;
     Services& operator=(const Services&) = delete;
 
@@ -208,6 +299,7 @@ struct Services {
     Recordings recordings;
     Participants participants;
     Accounts accounts;
+    Console console;
 
     // True when the database answers (for /readyz).
     Task<bool> database_ready();

@@ -106,6 +106,25 @@ struct ApiToken {
     std::optional<TimePoint> last_used_at;
 };
 
+// The six models of the admin console, as Django names them (app label, model name).
+enum class AdminModel { user, meeting, message, signal, recording, participantstate };
+
+// One row of Django's admin history (django_admin_log), with the names it points at.
+struct AdminLogEntry {
+    enum Flag : int { addition = 1, change = 2, deletion = 3 };  // Django's action_flag values
+
+    Id id = 0;
+    TimePoint action_time{};
+    Id user_id = 0;
+    std::string user_email;      // joined from users_user
+    std::string app_label;       // joined from django_content_type ("" when the row names none)
+    std::string model;
+    std::string object_id;       // text, as Django keeps it
+    std::string object_repr;     // str() of the object, at most 200 characters
+    int action_flag = change;
+    std::string change_message;  // Django's JSON: [{"changed": {"fields": ["Title"]}}]
+};
+
 // A login session. The store keeps only a hash of the cookie value.
 struct Session {
     std::string key_hash;

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <array>
+#include <optional>
+#include <span>
 #include <string_view>
 
 #include "store/models.hpp"
@@ -95,5 +97,157 @@ inline constexpr std::array<Dependent, 9> kUserDependents{{
     {"users_user_user_permissions", "user_id", true},
     {"django_admin_log", "user_id", true},
 }};
+
+// ---- the admin console's listings
+
+// How a console field's value is compared and bound.
+enum class FieldKind { integer, text, boolean, time, uuid };
+
+// A field a console listing may filter, order or search by: its name (Django's: the model's
+// field, or "user__email" for a field of the related row) and its SQL.
+struct ConsoleField {
+    std::string_view name;
+    std::string_view column;
+    FieldKind kind;
+    bool searched = false;  // one of the model's search fields (SPEC section 6)
+};
+
+// One model's listing: its select (the row reader's columns, then the related text), the FROM
+// clause a count shares, its fields and the order it has when none is asked.
+struct ConsoleTable {
+    AdminModel model;
+    std::string_view app_label;
+    std::string_view model_name;
+    std::string_view table;
+    std::string_view columns;        // SELECT list
+    std::string_view from;           // FROM and JOINs, starting with a space
+    std::string_view id_column;
+    std::string_view default_order;  // " ORDER BY ..."
+    std::span<const ConsoleField> fields;
+
+    const ConsoleField* field(std::string_view name) const {
+        for (const ConsoleField& f : fields)
+            if (f.name == name) return &f;
+        return nullptr;
+    }
+};
+
+inline constexpr std::array<ConsoleField, 8> kUserFields{{
+    {"id", "u.id", FieldKind::integer},
+    {"email", "u.email", FieldKind::text, true},
+    {"full_name", "u.full_name", FieldKind::text, true},
+    {"role", "u.role", FieldKind::text},
+    {"is_staff", "u.is_staff", FieldKind::boolean},
+    {"is_superuser", "u.is_superuser", FieldKind::boolean},
+    {"is_active", "u.is_active", FieldKind::boolean},
+    {"last_login", "u.last_login", FieldKind::time},
+}};
+inline constexpr std::array<ConsoleField, 10> kMeetingFields{{
+    {"id", "m.id", FieldKind::integer},
+    {"title", "m.title", FieldKind::text, true},
+    {"user__email", "u.email", FieldKind::text, true},
+    {"room_id", "m.room_id", FieldKind::uuid, true},
+    {"description", "m.description", FieldKind::text},
+    {"type_of", "m.type_of", FieldKind::text},
+    {"status", "m.status", FieldKind::text},
+    {"scheduled_date", "m.scheduled_date", FieldKind::time},
+    {"created_on", "m.created_on", FieldKind::time},
+    {"user", "m.user_id", FieldKind::integer},
+}};
+inline constexpr std::array<ConsoleField, 7> kMessageFields{{
+    {"id", "x.id", FieldKind::integer},
+    {"meeting__title", "mt.title", FieldKind::text, true},
+    {"user__email", "u.email", FieldKind::text, true},
+    {"content", "x.content", FieldKind::text, true},
+    {"meeting", "x.meeting_id", FieldKind::integer},
+    {"user", "x.user_id", FieldKind::integer},
+    {"timestamp", "x.timestamp", FieldKind::time},
+}};
+inline constexpr std::array<ConsoleField, 7> kSignalFields{{
+    {"id", "s.id", FieldKind::integer},
+    {"meeting__title", "mt.title", FieldKind::text, true},
+    {"sender__email", "u.email", FieldKind::text, true},
+    {"meeting", "s.meeting_id", FieldKind::integer},
+    {"sender", "s.sender_id", FieldKind::integer},
+    {"signal_type", "s.signal_type", FieldKind::text},
+    {"created_at", "s.created_at", FieldKind::time},
+}};
+inline constexpr std::array<ConsoleField, 7> kRecordingFields{{
+    {"id", "r.id", FieldKind::integer},
+    {"meeting__title", "mt.title", FieldKind::text, true},
+    {"uploaded_by__email", "u.email", FieldKind::text, true},
+    {"meeting", "r.meeting_id", FieldKind::integer},
+    {"uploaded_by", "r.uploaded_by_id", FieldKind::integer},
+    {"file_url", "r.file_url", FieldKind::text},
+    {"created_at", "r.created_at", FieldKind::time},
+}};
+inline constexpr std::array<ConsoleField, 10> kStateFields{{
+    {"id", "p.id", FieldKind::integer},
+    {"meeting__title", "mt.title", FieldKind::text, true},
+    {"user__email", "u.email", FieldKind::text, true},
+    {"meeting", "p.meeting_id", FieldKind::integer},
+    {"user", "p.user_id", FieldKind::integer},
+    {"audio_muted", "p.audio_muted", FieldKind::boolean},
+    {"video_stopped", "p.video_stopped", FieldKind::boolean},
+    {"in_call", "p.in_call", FieldKind::boolean},
+    {"raised_hand", "p.raised_hand", FieldKind::boolean},
+    {"screen_sharing", "p.screen_sharing", FieldKind::boolean},
+}};
+
+// Users in email order (SPEC section 6); the others newest first, as Django's "-pk".
+inline constexpr std::array<ConsoleTable, 6> kConsoleTables{{
+    {AdminModel::user, "users", "user", "users_user", kUserColumnsOfU, " FROM users_user u", "u.id",
+     " ORDER BY u.email, u.id DESC", kUserFields},
+    {AdminModel::meeting, "meetings", "meeting", "meetings_meeting",
+     "m.id, m.title, m.description, m.type_of, m.created_on, m.room_id, m.scheduled_date, m.status, m.user_id, "
+     "u.email",
+     " FROM meetings_meeting m JOIN users_user u ON u.id = m.user_id", "m.id", " ORDER BY m.id DESC", kMeetingFields},
+    {AdminModel::message, "meetings", "message", "meetings_message",
+     "x.id, x.meeting_id, x.user_id, u.email, x.content, x.timestamp, mt.title",
+     " FROM meetings_message x JOIN users_user u ON u.id = x.user_id JOIN meetings_meeting mt ON mt.id = x.meeting_id",
+     "x.id", " ORDER BY x.id DESC", kMessageFields},
+    {AdminModel::signal, "meetings", "signal", "meetings_signal",
+     "s.id, s.meeting_id, s.sender_id, u.email, s.signal_type, s.data, s.created_at, mt.title",
+     " FROM meetings_signal s JOIN users_user u ON u.id = s.sender_id JOIN meetings_meeting mt ON mt.id = s.meeting_id",
+     "s.id", " ORDER BY s.id DESC", kSignalFields},
+    {AdminModel::recording, "meetings", "recording", "meetings_recording",
+     "r.id, r.meeting_id, r.uploaded_by_id, u.email, r.file_url, r.created_at, mt.title",
+     " FROM meetings_recording r JOIN users_user u ON u.id = r.uploaded_by_id "
+     "JOIN meetings_meeting mt ON mt.id = r.meeting_id",
+     "r.id", " ORDER BY r.id DESC", kRecordingFields},
+    {AdminModel::participantstate, "meetings", "participantstate", "meetings_participantstate",
+     "p.id, p.meeting_id, p.user_id, u.email, p.audio_muted, p.video_stopped, p.in_call, p.raised_hand, "
+     "p.screen_sharing, mt.title",
+     " FROM meetings_participantstate p JOIN users_user u ON u.id = p.user_id "
+     "JOIN meetings_meeting mt ON mt.id = p.meeting_id",
+     "p.id", " ORDER BY p.id DESC", kStateFields},
+}};
+
+inline const ConsoleTable& console_table(AdminModel model) { return kConsoleTables[static_cast<std::size_t>(model)]; }
+
+// A boolean filter's value as Django's BooleanField reads it; nothing when it is not one.
+inline std::optional<bool> parse_boolean(std::string_view text) {
+    if (text == "1" || text == "true" || text == "True" || text == "t") return true;
+    if (text == "0" || text == "false" || text == "False" || text == "f") return false;
+    return std::nullopt;
+}
+
+// A search word as a LIKE pattern that finds it anywhere, with LIKE's wildcards escaped ('\').
+inline std::string like_pattern(std::string_view word) {
+    std::string out = "%";
+    for (char c : word) {
+        if (c == '%' || c == '_' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "%";
+}
+
+// The admin history's columns, read by each backend's admin log reader (a LEFT JOIN: a row
+// whose content type or user is gone still reads).
+inline constexpr std::string_view kAdminLogSelect =
+    "SELECT l.id, l.action_time, l.user_id, coalesce(u.email, ''), coalesce(ct.app_label, ''), "
+    "coalesce(ct.model, ''), coalesce(l.object_id, ''), l.object_repr, l.action_flag, l.change_message "
+    "FROM django_admin_log l LEFT JOIN users_user u ON u.id = l.user_id "
+    "LEFT JOIN django_content_type ct ON ct.id = l.content_type_id ";
 
 }  // namespace castera::sql

@@ -10,6 +10,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "observe/loop_counter.hpp"
@@ -52,6 +54,44 @@ template <typename T>
 struct Page {
     std::vector<T> rows;
     std::int64_t total = 0;  // filled only when the query had a limit
+};
+
+// A listing of the admin console: Django's changelist query for one model. Field names are
+// the model's (sql::console_table lists them); a name the model lacks is ignored.
+struct ConsoleQuery {
+    // Every word must be found (case-insensitively) in one of the model's search fields.
+    std::vector<std::string> search_words;
+    // field = value, exactly (booleans as "1"/"0", "true"/"false", "True"/"False").
+    std::vector<std::pair<std::string, std::string>> filters;
+    // In order; the id (descending) always breaks ties. Empty: the model's default order.
+    std::vector<std::pair<std::string, bool>> order;  // field, descending
+    std::int64_t limit = 100;
+    std::int64_t offset = 0;
+};
+
+// One row of a console listing: the object, and the text of the object it points at that
+// a list shows (a meeting's owner's email; a message's, signal's, recording's or state's
+// meeting title; nothing for a user).
+using ConsoleRecord = std::variant<User, Meeting, Message, Signal, Recording, ParticipantState>;
+struct ConsoleRow {
+    ConsoleRecord record;
+    std::string related;
+};
+struct ConsolePage {
+    std::vector<ConsoleRow> rows;
+    std::int64_t total = 0;  // the rows that match, over every page
+};
+
+// Whether a console listing can filter the model's field `name` by `value` (a number for an
+// id, a boolean for a flag, a UUID for a room). False for a name the model lacks.
+bool console_filter_valid(AdminModel model, std::string_view name, std::string_view value);
+
+// Which rows of the admin history to read.
+struct AdminLogQuery {
+    std::optional<Id> user;  // this staff member's actions only
+    std::optional<AdminModel> model;
+    std::string object_id;  // with `model`: one object's history, oldest first
+    std::int64_t limit = 10;
 };
 
 // Totals over one owner's meetings, for the dashboard.
@@ -134,6 +174,11 @@ public:
 
     // Signals (WebRTC signaling history).
     Task<Signal> create_signal(Id meeting, Id sender, std::string signal_type, std::string data_json);
+
+    // The admin console: a changelist page of one model, with its total, and the history.
+    virtual Task<ConsolePage> list_console(AdminModel model, ConsoleQuery query) = 0;
+    // Newest first, or one object's history oldest first.
+    virtual Task<std::vector<AdminLogEntry>> list_admin_log(AdminLogQuery query) = 0;
 
     // True when the database answers (for /readyz).
     virtual Task<bool> ping() = 0;

@@ -21,8 +21,9 @@ struct MeetingChanges {
     std::optional<std::string> type_of;
     std::optional<TimePoint> scheduled_date;
     std::optional<std::string> status;
+    std::optional<Id> user_id;  // a new owner (the admin console only; the API never sets it)
 
-    bool empty() const { return !title && !description && !type_of && !scheduled_date && !status; }
+    bool empty() const { return !title && !description && !type_of && !scheduled_date && !status && !user_id; }
 };
 
 // Participant flags to set, in the order given (a later value for the same flag wins).
@@ -48,6 +49,24 @@ struct CreateMessages { Id meeting = 0; Id user = 0; std::vector<std::string> co
 struct CreateRecording { Id meeting = 0; Id user = 0; std::string file_url; };
 struct SetParticipantFlags { Id meeting = 0; Id user = 0; FlagChanges flags; };
 struct CreateSignal { Id meeting = 0; Id sender = 0; std::string signal_type; std::string data_json; };
+// The admin console's rewrites of a whole row; each answers whether the row was there.
+struct UpdateMessage { Id id = 0; Id meeting = 0; Id user = 0; std::string content; };
+struct UpdateSignal { Id id = 0; Id meeting = 0; Id sender = 0; std::string signal_type; std::string data_json; };
+struct UpdateRecording { Id id = 0; Id meeting = 0; Id user = 0; std::string file_url; };
+// A new state with every flag as given (StoreConflict when the meeting and user have one).
+struct CreateParticipantState { ParticipantState state; };
+struct UpdateParticipantState { ParticipantState state; };  // by state.id, every column
+// Deletes one message, signal, recording or participant state (nothing hangs off them).
+struct DeleteRow { AdminModel model = AdminModel::message; Id id = 0; };
+// A row of Django's admin history. With `subject`, the object is the one that write of the
+// same transaction created: its id becomes object_id, and with `repr_names_id` the repr is
+// entry.object_repr followed by " (<id>)", as Django's default str() ("Message object (7)").
+struct LogAdminAction {
+    AdminModel model = AdminModel::user;
+    AdminLogEntry entry;  // action_time set by the store (app_label and model unused)
+    std::optional<std::size_t> subject;
+    bool repr_names_id = false;
+};
 }  // namespace write
 
 using Write = std::variant<write::CreateUser, write::UpdateUser, write::DeleteUser, write::SetPassword,
@@ -55,11 +74,28 @@ using Write = std::variant<write::CreateUser, write::UpdateUser, write::DeleteUs
                            write::DeleteUserSessions, write::CreateApiToken, write::DeleteApiToken,
                            write::TouchApiToken, write::CreateMeeting, write::UpdateMeeting, write::DeleteMeeting,
                            write::CreateMessages, write::CreateRecording, write::SetParticipantFlags,
-                           write::CreateSignal>;
+                           write::CreateSignal, write::UpdateMessage, write::UpdateSignal, write::UpdateRecording,
+                           write::CreateParticipantState, write::UpdateParticipantState, write::DeleteRow,
+                           write::LogAdminAction>;
 
 // What one write gave back: nothing, whether it found its row, or the row it wrote.
 using WriteResult = std::variant<std::monostate, bool, User, ApiToken, Meeting, std::optional<Meeting>,
                                  std::vector<Message>, Recording, ParticipantState, Signal>;
+
+// The id of the row a write created (a user, a meeting, the first of its messages, a
+// recording, a state, a signal); 0 for any other result.
+inline Id created_id(const WriteResult& result) {
+    return std::visit(
+        [](const auto& r) -> Id {
+            using R = std::decay_t<decltype(r)>;
+            if constexpr (std::is_same_v<R, std::vector<Message>>) return r.empty() ? 0 : r.front().id;
+            else if constexpr (std::is_same_v<R, User> || std::is_same_v<R, Meeting> || std::is_same_v<R, Recording> ||
+                               std::is_same_v<R, ParticipantState> || std::is_same_v<R, Signal>)
+                return r.id;
+            else return 0;
+        },
+        result);
+}
 
 class Transaction {
 public:

@@ -944,3 +944,39 @@ def test_castera_deletes_a_meeting_and_only_its_rows(world, server):
         else:
             expected = before[table]
         assert after[table] == expected, f"{table}: rows other than the meeting's changed"
+
+
+# ---------------------------------------------------------------------------------------------
+# castera's admin console on Django's database: one history for both admins
+
+
+def test_castera_admin_history_is_djangos(world, server):
+    """A change made in castera's admin is a LogEntry Django's admin reads as its own, and castera's
+    history page shows the rows Django's admin wrote."""
+    sys.path.insert(0, os.path.join(REPO_ROOT, "tests", "api"))
+    from admin_helpers import Admin, Page
+
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    User, Meeting, *_ = models()
+    kickoff = Meeting.objects.get(pk=world.meetings["kickoff"].pk)
+    server.ensure_running()
+    ui = Admin(server.base_url).logged_in("root@example.com", world.passwords["root@example.com"])
+    path = f"/admin/meetings/meeting/{kickoff.pk}/change/"
+    resp = ui.submit(path, "title", title=kickoff.title + " (moved)")
+    assert resp.status_code == 302, Page(resp).errors
+
+    entry = LogEntry.objects.filter(object_id=str(kickoff.pk),
+                                    content_type=ContentType.objects.get_for_model(Meeting)).latest("id")
+    assert entry.action_flag == CHANGE
+    assert entry.user_id == world.users["root"].pk
+    assert entry.object_repr == kickoff.title + " (moved)"
+    assert entry.get_change_message() == "Changed Title."
+    assert entry.is_change() and entry.get_edited_object().title == kickoff.title + " (moved)"
+
+    bob = world.users["bob"]
+    page = ui.page(f"/admin/users/user/{bob.pk}/history/")
+    assert "Changed Full name." in page.text and "root@example.com" in page.text
+    index = ui.page("/admin/")
+    assert kickoff.title + " (moved)" in index.text

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "store/sql_shared.hpp"
 #include "store/store.hpp"
 #include "util/random.hpp"
 #include "util/time.hpp"
@@ -31,7 +32,14 @@ public:
         }
         Data copy = data_;
         std::vector<WriteResult> results;
-        for (Write& w : transaction.writes()) results.push_back(std::visit([&](auto& one) { return apply(copy, one); }, w));
+        for (Write& w : transaction.writes())
+            results.push_back(std::visit(
+                [&](auto& one) -> WriteResult {
+                    if constexpr (std::is_same_v<std::decay_t<decltype(one)>, write::LogAdminAction>)
+                        return apply(copy, one, results);
+                    else return apply(copy, one);
+                },
+                w));
         data_ = std::move(copy);
         ++commits;
         last_commit = transaction.writes();
@@ -127,6 +135,56 @@ public:
             if (s.meeting_id == meeting) rows.push_back(s);
         co_return rows;
     }
+    Task<ConsolePage> list_console(AdminModel model, ConsoleQuery q) override {
+        std::vector<ConsoleRow> rows;
+        auto take = [&](const auto& table, auto related) {
+            for (auto& [id, row] : table) rows.push_back(ConsoleRow{fill_email(row), related(row)});
+        };
+        auto title = [&](const auto& row) { return meeting_title(row.meeting_id); };
+        switch (model) {
+            case AdminModel::user: take(data_.users, [](const User&) { return std::string(); }); break;
+            case AdminModel::meeting: take(data_.meetings, [&](const Meeting& m) { return email(data_, m.user_id); }); break;
+            case AdminModel::message: take(data_.messages, title); break;
+            case AdminModel::signal: take(data_.signals, title); break;
+            case AdminModel::recording: take(data_.recordings, title); break;
+            case AdminModel::participantstate: take(data_.states, title); break;
+        }
+        const sql::ConsoleTable& table = sql::console_table(model);
+        std::erase_if(rows, [&](const ConsoleRow& r) { return !console_match(table, r, q); });
+        auto order = q.order;
+        if (order.empty()) order = model == AdminModel::user ? decltype(order){{"email", false}} : decltype(order){{"id", true}};
+        order.emplace_back("id", true);
+        std::stable_sort(rows.begin(), rows.end(), [&](const ConsoleRow& a, const ConsoleRow& b) {
+            for (const auto& [name, descending] : order) {
+                if (!table.field(name)) continue;
+                std::string x = sortable(console_value(a, name)), y = sortable(console_value(b, name));
+                if (x != y) return descending ? y < x : x < y;
+            }
+            return false;
+        });
+        ConsolePage out;
+        out.total = static_cast<std::int64_t>(rows.size());
+        auto first = std::min<std::size_t>(static_cast<std::size_t>(q.offset), rows.size());
+        auto last = std::min<std::size_t>(first + static_cast<std::size_t>(q.limit), rows.size());
+        out.rows.assign(rows.begin() + static_cast<std::ptrdiff_t>(first), rows.begin() + static_cast<std::ptrdiff_t>(last));
+        co_return out;
+    }
+    Task<std::vector<AdminLogEntry>> list_admin_log(AdminLogQuery q) override {
+        std::vector<AdminLogEntry> out;
+        for (const AdminLogEntry& e : data_.admin_log) {
+            if (q.user && e.user_id != *q.user) continue;
+            if (q.model) {
+                const sql::ConsoleTable& t = sql::console_table(*q.model);
+                if (e.app_label != t.app_label || e.model != t.model_name || e.object_id != q.object_id) continue;
+            }
+            AdminLogEntry copy = e;
+            copy.user_email = email(data_, e.user_id);
+            out.push_back(copy);
+        }
+        if (!q.model) std::reverse(out.begin(), out.end());
+        if (out.size() > static_cast<std::size_t>(q.limit)) out.resize(static_cast<std::size_t>(q.limit));
+        co_return out;
+    }
     Task<bool> ping() override { co_return true; }
     // Moves with every commit, as the real stores' stamps move with every write.
     std::uint64_t change_stamp() override { return static_cast<std::uint64_t>(commits); }
@@ -144,6 +202,7 @@ private:
         std::map<Id, Recording> recordings;
         std::map<Id, ParticipantState> states;
         std::map<Id, Signal> signals;
+        std::vector<AdminLogEntry> admin_log;
     };
 
     template <typename T>
@@ -188,6 +247,124 @@ private:
         if (!user) return std::nullopt;
         return SessionUser{it->second, *user};
     }
+    // ---- the console listing, as the SQL stores read it
+
+    template <typename T>
+    T fill_email(T row) const {
+        if constexpr (std::is_same_v<T, Message> || std::is_same_v<T, ParticipantState>) row.user_email = email(data_, row.user_id);
+        if constexpr (std::is_same_v<T, Recording>) row.uploaded_by_email = email(data_, row.uploaded_by);
+        if constexpr (std::is_same_v<T, Signal>) row.sender_email = email(data_, row.sender_id);
+        return row;
+    }
+    std::string meeting_title(Id meeting) const {
+        auto it = data_.meetings.find(meeting);
+        return it == data_.meetings.end() ? "" : it->second.title;
+    }
+    // A field's value as text ("1"/"0" for flags, hex for a room, ISO for times); nothing for
+    // a NULL or a name the model lacks.
+    std::optional<std::string> console_value(const ConsoleRow& r, std::string_view name) const {
+        auto b = [](bool v) { return std::optional<std::string>(v ? "1" : "0"); };
+        auto n = [](Id v) { return std::optional<std::string>(std::to_string(v)); };
+        auto t = [](TimePoint v) { return std::optional<std::string>(format_iso8601(v)); };
+        return std::visit(
+            [&](const auto& x) -> std::optional<std::string> {
+                using T = std::decay_t<decltype(x)>;
+                if (name == "id") return n(x.id);
+                if constexpr (std::is_same_v<T, User>) {
+                    if (name == "email") return x.email;
+                    if (name == "full_name") return x.full_name;
+                    if (name == "role") return x.role;
+                    if (name == "is_staff") return b(x.is_staff);
+                    if (name == "is_superuser") return b(x.is_superuser);
+                    if (name == "is_active") return b(x.is_active);
+                    if (name == "last_login" && x.last_login) return t(*x.last_login);
+                } else if constexpr (std::is_same_v<T, Meeting>) {
+                    if (name == "title") return x.title;
+                    if (name == "user__email") return r.related;
+                    if (name == "room_id") {
+                        std::string hex = x.room_id;
+                        std::erase(hex, '-');
+                        return hex;
+                    }
+                    if (name == "description") return x.description;
+                    if (name == "type_of") return x.type_of;
+                    if (name == "status") return x.status;
+                    if (name == "scheduled_date") return t(x.scheduled_date);
+                    if (name == "created_on") return t(x.created_on);
+                    if (name == "user") return n(x.user_id);
+                } else {
+                    if (name == "meeting__title") return r.related;
+                    if (name == "meeting") return n(x.meeting_id);
+                    if constexpr (std::is_same_v<T, Message>) {
+                        if (name == "user__email") return x.user_email;
+                        if (name == "content") return x.content;
+                        if (name == "user") return n(x.user_id);
+                        if (name == "timestamp") return t(x.timestamp);
+                    } else if constexpr (std::is_same_v<T, Signal>) {
+                        if (name == "sender__email") return x.sender_email;
+                        if (name == "sender") return n(x.sender_id);
+                        if (name == "signal_type") return x.signal_type;
+                        if (name == "created_at") return t(x.created_at);
+                    } else if constexpr (std::is_same_v<T, Recording>) {
+                        if (name == "uploaded_by__email") return x.uploaded_by_email;
+                        if (name == "uploaded_by") return n(x.uploaded_by);
+                        if (name == "file_url") return x.file_url;
+                        if (name == "created_at") return t(x.created_at);
+                    } else if constexpr (std::is_same_v<T, ParticipantState>) {
+                        if (name == "user__email") return x.user_email;
+                        if (name == "user") return n(x.user_id);
+                        if (name == "audio_muted") return b(x.audio_muted);
+                        if (name == "video_stopped") return b(x.video_stopped);
+                        if (name == "in_call") return b(x.in_call);
+                        if (name == "raised_hand") return b(x.raised_hand);
+                        if (name == "screen_sharing") return b(x.screen_sharing);
+                    }
+                }
+                return std::nullopt;
+            },
+            r.record);
+    }
+    // Numbers sort as numbers: padded to a fixed width.
+    static std::string sortable(const std::optional<std::string>& v) {
+        if (!v) return "";
+        bool number = !v->empty() && v->size() < 19 && std::all_of(v->begin(), v->end(), ::isdigit);
+        return number ? std::string(19 - v->size(), '0') + *v : *v;
+    }
+    static std::string lower(std::string s) {
+        for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return s;
+    }
+    bool console_match(const sql::ConsoleTable& table, const ConsoleRow& r, const ConsoleQuery& q) const {
+        for (const auto& [name, value] : q.filters) {
+            const sql::ConsoleField* f = table.field(name);
+            if (!f) continue;
+            auto have = console_value(r, name);
+            if (!have) return false;
+            std::string want = value;
+            if (f->kind == sql::FieldKind::boolean) {
+                auto parsed = sql::parse_boolean(value);
+                if (!parsed) return false;
+                want = *parsed ? "1" : "0";
+            } else if (f->kind == sql::FieldKind::uuid) {
+                std::erase(want, '-');
+                want = lower(want);
+            }
+            if (*have != want) return false;
+        }
+        for (const std::string& word : q.search_words) {
+            bool found = false;
+            for (const sql::ConsoleField& f : table.fields) {
+                if (!f.searched) continue;
+                std::string w = lower(word);
+                if (f.kind == sql::FieldKind::uuid) std::erase(w, '-');
+                auto have = console_value(r, f.name);
+                found = found || (have && lower(*have).find(w) != std::string::npos);
+            }
+            if (!found) return false;
+        }
+        return true;
+    }
+
     Message with_email(Message m) const {
         m.user_email = email(data_, m.user_id);
         return m;
@@ -231,6 +408,7 @@ private:
         std::erase_if(d.states, [&](auto& kv) { return kv.second.user_id == w.user; });
         std::erase_if(d.sessions, [&](auto& kv) { return kv.second.user_id == w.user; });
         std::erase_if(d.tokens, [&](auto& kv) { return kv.second.user_id == w.user; });
+        std::erase_if(d.admin_log, [&](auto& e) { return e.user_id == w.user; });
         d.users.erase(w.user);
         return true;
     }
@@ -293,6 +471,7 @@ private:
         if (c.type_of) m.type_of = *c.type_of;
         if (c.scheduled_date) m.scheduled_date = *c.scheduled_date;
         if (c.status) m.status = *c.status;
+        if (c.user_id) m.user_id = *c.user_id;
         return std::optional<Meeting>(m);
     }
     static bool delete_meeting(Data& d, Id meeting) {
@@ -346,6 +525,67 @@ private:
                  .signal_type = w.signal_type, .data = w.data_json, .created_at = now_utc()};
         d.signals[s.id] = s;
         return s;
+    }
+
+    static WriteResult apply(Data& d, write::UpdateMessage& w) {
+        auto it = d.messages.find(w.id);
+        if (it == d.messages.end()) return false;
+        it->second.meeting_id = w.meeting, it->second.user_id = w.user, it->second.content = w.content;
+        return true;
+    }
+    static WriteResult apply(Data& d, write::UpdateSignal& w) {
+        auto it = d.signals.find(w.id);
+        if (it == d.signals.end()) return false;
+        it->second.meeting_id = w.meeting, it->second.sender_id = w.sender;
+        it->second.signal_type = w.signal_type, it->second.data = w.data_json;
+        return true;
+    }
+    static WriteResult apply(Data& d, write::UpdateRecording& w) {
+        auto it = d.recordings.find(w.id);
+        if (it == d.recordings.end()) return false;
+        it->second.meeting_id = w.meeting, it->second.uploaded_by = w.user, it->second.file_url = w.file_url;
+        return true;
+    }
+    static WriteResult apply(Data& d, write::CreateParticipantState& w) {
+        for (auto& [id, s] : d.states)
+            if (s.meeting_id == w.state.meeting_id && s.user_id == w.state.user_id)
+                throw StoreConflict("meetings_participantstate (meeting_id, user_id)");
+        ParticipantState s = w.state;
+        s.id = d.next_id++;
+        s.user_email = email(d, s.user_id);
+        d.states[s.id] = s;
+        return s;
+    }
+    static WriteResult apply(Data& d, write::UpdateParticipantState& w) {
+        auto it = d.states.find(w.state.id);
+        if (it == d.states.end()) return false;
+        for (auto& [id, s] : d.states)
+            if (id != w.state.id && s.meeting_id == w.state.meeting_id && s.user_id == w.state.user_id)
+                throw StoreConflict("meetings_participantstate (meeting_id, user_id)");
+        it->second = w.state;
+        return true;
+    }
+    static WriteResult apply(Data& d, write::DeleteRow& w) {
+        switch (w.model) {
+            case AdminModel::message: return d.messages.erase(w.id) > 0;
+            case AdminModel::signal: return d.signals.erase(w.id) > 0;
+            case AdminModel::recording: return d.recordings.erase(w.id) > 0;
+            case AdminModel::participantstate: return d.states.erase(w.id) > 0;
+            default: throw std::invalid_argument("DeleteRow is for rows nothing hangs off");
+        }
+    }
+    WriteResult apply(Data& d, write::LogAdminAction& w, const std::vector<WriteResult>& earlier) {
+        AdminLogEntry e = w.entry;
+        if (w.subject) {
+            e.object_id = std::to_string(created_id(earlier.at(*w.subject)));
+            if (w.repr_names_id) e.object_repr += " (" + e.object_id + ")";
+        }
+        const sql::ConsoleTable& t = sql::console_table(w.model);
+        e.app_label = std::string(t.app_label), e.model = std::string(t.model_name);
+        e.id = d.next_id++;
+        e.action_time = now_utc();
+        d.admin_log.push_back(e);
+        return std::monostate{};
     }
 
     Data data_;

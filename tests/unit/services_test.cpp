@@ -274,5 +274,79 @@ TEST_F(ServicesTest, TokensAreShownOnceAndPrivateToTheirOwner) {
     EXPECT_TRUE(run_task(svc.accounts.list_tokens(owner)).empty());
 }
 
+// ---- the admin console
+
+// A change made in the console writes Django's admin log row in the change's own commit, with
+// Django's change message; the same change over the API writes none.
+TEST_F(ServicesTest, ConsoleChangesAreLoggedInTheirOwnCommit) {
+    User staff = add_user("staff@example.com");
+    staff.is_staff = true;
+    User owner = add_user("owner@example.com");
+    Meeting m = add_meeting(owner);
+    Actor console = Actor::console(staff);
+
+    MeetingChanges changes{.title = "Renamed", .status = "ended"};
+    ASSERT_TRUE(run_task(svc.console.update_meeting(console, m, changes)));
+    ASSERT_EQ(store.last_commit.size(), 2u);
+    const auto& log = std::get<write::LogAdminAction>(store.last_commit[0]);
+    EXPECT_EQ(log.model, AdminModel::meeting);
+    EXPECT_EQ(log.entry.action_flag, AdminLogEntry::change);
+    EXPECT_EQ(log.entry.object_id, std::to_string(m.id));
+    EXPECT_EQ(log.entry.object_repr, "Renamed");
+    EXPECT_EQ(log.entry.change_message, "[{\"changed\": {\"fields\": [\"Title\", \"Status\"]}}]");
+    EXPECT_TRUE(events.last<events::MeetingUpdated>().status_changed());  // the room hears it too
+
+    ASSERT_TRUE(run_task(svc.meetings.update(owner, m, MeetingChanges{.title = "By the owner"})));
+    EXPECT_EQ(store.last_commit.size(), 1u);
+
+    // An owner chosen in the console; over the API the creator owns what they create.
+    MeetingChanges input{.title = "For someone", .scheduled_date = now_utc(), .user_id = owner.id};
+    auto made = run_task(svc.console.create_meeting(console, input));
+    ASSERT_TRUE(made);
+    EXPECT_EQ(made->user_id, owner.id);
+    auto unknown_owner = run_task(svc.console.create_meeting(console, MeetingChanges{.title = "x", .scheduled_date = now_utc(), .user_id = 987654}));
+    EXPECT_EQ(refused(unknown_owner), Refusal::Kind::invalid);
+    auto api = run_task(svc.meetings.create(owner, MeetingChanges{.title = "Mine", .scheduled_date = now_utc(), .user_id = staff.id}));
+    ASSERT_TRUE(api);
+    EXPECT_EQ(api->user_id, owner.id);
+
+    auto history = run_task(svc.console.history(console, AdminModel::meeting, made->id));
+    ASSERT_TRUE(history);
+    ASSERT_EQ(history->size(), 1u);
+    EXPECT_EQ((*history)[0].change_message, "[{\"added\": {}}]");
+    EXPECT_EQ((*history)[0].object_id, std::to_string(made->id));
+}
+
+TEST_F(ServicesTest, OnlyStaffInTheConsoleUseIt) {
+    User staff = add_user("staff@example.com");
+    staff.is_staff = true;
+    User user = add_user("user@example.com");
+    EXPECT_EQ(refused(run_task(svc.console.list(user, AdminModel::meeting, ConsoleQuery{}))), Refusal::Kind::forbidden);
+    EXPECT_EQ(refused(run_task(svc.console.list(Actor::console(user), AdminModel::meeting, ConsoleQuery{}))),
+              Refusal::Kind::forbidden);
+    EXPECT_EQ(refused(run_task(svc.console.remove(staff, AdminModel::user, user.id))), Refusal::Kind::forbidden);
+    ConsoleQuery bad;
+    bad.filters = {{"is_staff", "perhaps"}};
+    EXPECT_EQ(refused(run_task(svc.console.list(Actor::console(staff), AdminModel::user, bad))), Refusal::Kind::invalid);
+    EXPECT_TRUE(run_task(svc.console.remove(Actor::console(staff), AdminModel::user, user.id)));
+    EXPECT_FALSE(run_task(store.find_user(user.id)));
+}
+
+TEST_F(ServicesTest, ConsoleParticipantStatesAreUniqueAndTheRoomHearsThem) {
+    User staff = add_user("staff@example.com");
+    staff.is_staff = true;
+    User user = add_user("user@example.com");
+    Meeting m = add_meeting(user);
+    Actor console = Actor::console(staff);
+    services::StateFields fields{.meeting = m.id, .user = user.id, .raised_hand = true};
+    auto id = run_task(svc.console.create_state(console, fields));
+    ASSERT_TRUE(id);
+    EXPECT_TRUE(events.last<events::ParticipantStateChanged>().state.raised_hand);
+    auto again = run_task(svc.console.create_state(console, fields));
+    ASSERT_EQ(refused(again), Refusal::Kind::invalid);
+    EXPECT_EQ(again.refusal().fields.messages("__all__").at(0),
+              "Participant state with this Meeting and User already exists.");
+}
+
 }  // namespace
 }  // namespace castera

@@ -421,5 +421,203 @@ TEST_P(StoreContract, SessionUserComesInOneLookup) {
     EXPECT_FALSE(run_task(store_->find_session_user(std::string(64, 'f'))));
 }
 
+
+// ---- the admin console
+
+std::vector<Id> ids_of(const ConsolePage& page) {
+    std::vector<Id> ids;
+    for (const ConsoleRow& row : page.rows) ids.push_back(std::visit([](const auto& r) { return r.id; }, row.record));
+    return ids;
+}
+
+// Search words must each be found in a search field, case-insensitively, with LIKE's wildcards
+// taken literally; filters are exact; the total counts every page.
+TEST_P(StoreContract, ConsoleListingsSearchFilterOrderAndCount) {
+    User ada = user("ada@example.com");
+    User bob = user("bob@example.com");
+    Meeting a = meeting(ada.id, "Weekly Sync");
+    Meeting b = meeting(bob.id, "weekly 100%_review");
+    Meeting c = meeting(bob.id, "Retro");
+    run_task(store_->update_meeting(c.id, MeetingChanges{.status = "ended"}));
+
+    ConsoleQuery q;
+    q.search_words = {"WEEKLY"};
+    ConsolePage page = run_task(store_->list_console(AdminModel::meeting, q));
+    EXPECT_EQ(ids_of(page), (std::vector<Id>{b.id, a.id}));  // newest first
+    EXPECT_EQ(page.total, 2);
+    EXPECT_EQ(page.rows[0].related, "bob@example.com");  // the owner's email
+
+    q.search_words = {"%_"};
+    EXPECT_EQ(ids_of(run_task(store_->list_console(AdminModel::meeting, q))), (std::vector<Id>{b.id}));
+    q.search_words = {"weekly", "ada@"};  // every word, each in any field
+    EXPECT_EQ(ids_of(run_task(store_->list_console(AdminModel::meeting, q))), (std::vector<Id>{a.id}));
+    q.search_words = {a.room_id.substr(0, 13)};  // a room id, dashes and all
+    EXPECT_EQ(ids_of(run_task(store_->list_console(AdminModel::meeting, q))), (std::vector<Id>{a.id}));
+
+    ConsoleQuery f;
+    f.filters = {{"status", "ended"}};
+    EXPECT_EQ(ids_of(run_task(store_->list_console(AdminModel::meeting, f))), (std::vector<Id>{c.id}));
+    f.filters = {{"user", std::to_string(bob.id)}};
+    f.order = {{"title", false}};
+    EXPECT_EQ(ids_of(run_task(store_->list_console(AdminModel::meeting, f))), (std::vector<Id>{c.id, b.id}));
+    f.filters = {{"no_such_field", "x"}};  // ignored
+    f.order = {};
+    f.limit = 2;
+    f.offset = 2;
+    page = run_task(store_->list_console(AdminModel::meeting, f));
+    EXPECT_EQ(ids_of(page), (std::vector<Id>{a.id}));
+    EXPECT_EQ(page.total, 3);
+
+    ConsoleQuery users;
+    EXPECT_EQ(ids_of(run_task(store_->list_console(AdminModel::user, users))), (std::vector<Id>{ada.id, bob.id}));
+    users.filters = {{"is_staff", "1"}};
+    EXPECT_TRUE(run_task(store_->list_console(AdminModel::user, users)).rows.empty());
+    users.filters = {{"is_active", "True"}};
+    EXPECT_EQ(run_task(store_->list_console(AdminModel::user, users)).total, 2);
+
+    EXPECT_TRUE(console_filter_valid(AdminModel::meeting, "user", "12"));
+    EXPECT_FALSE(console_filter_valid(AdminModel::meeting, "user", "twelve"));
+    EXPECT_FALSE(console_filter_valid(AdminModel::user, "is_staff", "maybe"));
+    EXPECT_FALSE(console_filter_valid(AdminModel::meeting, "room_id", "not-a-uuid"));
+    EXPECT_FALSE(console_filter_valid(AdminModel::meeting, "password", "x"));
+}
+
+// Messages, signals, recordings and states list with their meeting's title and their
+// author's email, and can be searched by either.
+TEST_P(StoreContract, ConsoleListsContentWithItsMeeting) {
+    User ada = user("ada@example.com");
+    Meeting m = meeting(ada.id, "Planning");
+    Message msg = run_task(store_->create_message(m.id, ada.id, "hello there"));
+    Signal sig = run_task(store_->create_signal(m.id, ada.id, "offer", "{\"sdp\":\"x\"}"));
+    Recording rec = run_task(store_->create_recording(m.id, ada.id, "https://example.com/r.webm"));
+    ParticipantState st = run_task(store_->set_participant_flag(m.id, ada.id, ParticipantFlag::raised_hand, true));
+    ConsoleQuery q;
+    q.search_words = {"planning"};
+    for (auto [model, id] : {std::pair{AdminModel::message, msg.id}, std::pair{AdminModel::signal, sig.id},
+                             std::pair{AdminModel::recording, rec.id}, std::pair{AdminModel::participantstate, st.id}}) {
+        ConsolePage page = run_task(store_->list_console(model, q));
+        ASSERT_EQ(ids_of(page), (std::vector<Id>{id})) << static_cast<int>(model);
+        EXPECT_EQ(page.rows[0].related, "Planning");
+    }
+    ConsoleQuery raised;
+    raised.filters = {{"raised_hand", "1"}, {"meeting", std::to_string(m.id)}};
+    ConsolePage states = run_task(store_->list_console(AdminModel::participantstate, raised));
+    ASSERT_EQ(states.rows.size(), 1u);
+    EXPECT_EQ(std::get<ParticipantState>(states.rows[0].record).user_email, "ada@example.com");
+    ConsolePage signals = run_task(store_->list_console(AdminModel::signal, ConsoleQuery{}));
+    ASSERT_EQ(signals.rows.size(), 1u);
+    EXPECT_EQ(std::get<Signal>(signals.rows[0].record).signal_type, "offer");
+}
+
+// The admin console's writes of whole rows, and the row of Django's admin log that commits with
+// them, naming the object a write of the same transaction created.
+TEST_P(StoreContract, ConsoleWritesAndTheAdminLogCommitTogether) {
+    User ada = user("ada@example.com");
+    User bob = user("bob@example.com");
+    Meeting m = meeting(ada.id, "Board");
+    Meeting other = meeting(bob.id, "Other");
+
+    Transaction tx;
+    auto created = tx.add(write::CreateRecording{m.id, ada.id, "https://example.com/a.webm"});
+    tx.add(write::LogAdminAction{AdminModel::recording,
+                                 AdminLogEntry{.user_id = ada.id, .object_repr = "Recording object",
+                                               .action_flag = AdminLogEntry::addition,
+                                               .change_message = "[{\"added\": {}}]"},
+                                 created.index, true});
+    Committed done = run_task(store_->commit(std::move(tx)));
+    Id rec = done.get<Recording>(created).id;
+
+    Transaction change;
+    auto updated = change.add(write::UpdateRecording{rec, other.id, bob.id, "https://example.com/b.webm"});
+    change.add(write::LogAdminAction{AdminModel::recording,
+                                     AdminLogEntry{.user_id = ada.id, .object_id = std::to_string(rec),
+                                                   .object_repr = "Recording object (" + std::to_string(rec) + ")",
+                                                   .action_flag = AdminLogEntry::change,
+                                                   .change_message = "[{\"changed\": {\"fields\": [\"Meeting\"]}}]"}});
+    EXPECT_TRUE(run_task(store_->commit(std::move(change))).get<bool>(updated));
+    auto recordings = run_task(store_->list_recordings(other.id, std::nullopt, 0)).rows;
+    ASSERT_EQ(recordings.size(), 1u);
+    EXPECT_EQ(recordings[0].file_url, "https://example.com/b.webm");
+    EXPECT_EQ(recordings[0].uploaded_by, bob.id);
+
+    auto history = run_task(store_->list_admin_log(
+        AdminLogQuery{.model = AdminModel::recording, .object_id = std::to_string(rec), .limit = 10}));
+    ASSERT_EQ(history.size(), 2u);
+    EXPECT_EQ(history[0].action_flag, AdminLogEntry::addition);
+    EXPECT_EQ(history[0].object_id, std::to_string(rec));
+    EXPECT_EQ(history[0].object_repr, "Recording object (" + std::to_string(rec) + ")");
+    EXPECT_EQ(history[0].app_label, "meetings");
+    EXPECT_EQ(history[0].model, "recording");
+    EXPECT_EQ(history[0].user_email, "ada@example.com");
+    EXPECT_EQ(history[1].change_message, "[{\"changed\": {\"fields\": [\"Meeting\"]}}]");
+    auto recent = run_task(store_->list_admin_log(AdminLogQuery{.user = ada.id, .limit = 1}));
+    ASSERT_EQ(recent.size(), 1u);
+    EXPECT_EQ(recent[0].action_flag, AdminLogEntry::change);  // newest first
+    EXPECT_TRUE(run_task(store_->list_admin_log(AdminLogQuery{.user = bob.id})).empty());
+
+    // A failing write takes the log row with it.
+    Transaction failing;
+    failing.add(write::LogAdminAction{AdminModel::user, AdminLogEntry{.user_id = ada.id, .object_id = "1",
+                                                                      .object_repr = "x", .change_message = "[]"}});
+    failing.add(write::CreateUser{NewUser{.email = "bob@example.com", .password = "!"}});
+    EXPECT_THROW(run_task(store_->commit(std::move(failing))), StoreConflict);
+    EXPECT_EQ(run_task(store_->list_admin_log(AdminLogQuery{.user = ada.id})).size(), 2u);
+}
+
+TEST_P(StoreContract, ConsoleRewritesAndDeletesContentRows) {
+    User ada = user("ada@example.com");
+    User bob = user("bob@example.com");
+    Meeting m = meeting(ada.id, "Board");
+    Message msg = run_task(store_->create_message(m.id, ada.id, "first"));
+    Signal sig = run_task(store_->create_signal(m.id, ada.id, "offer", "{}"));
+
+    Transaction tx;
+    auto message = tx.add(write::UpdateMessage{msg.id, m.id, bob.id, "rewritten"});
+    auto signal = tx.add(write::UpdateSignal{sig.id, m.id, bob.id, "ice", "{\"candidate\":\"c\"}"});
+    auto missing = tx.add(write::UpdateMessage{987654, m.id, bob.id, "nobody"});
+    auto owner = tx.add(write::UpdateMeeting{m.id, MeetingChanges{.user_id = bob.id}});
+    Committed done = run_task(store_->commit(std::move(tx)));
+    EXPECT_TRUE(done.get<bool>(message));
+    EXPECT_TRUE(done.get<bool>(signal));
+    EXPECT_FALSE(done.get<bool>(missing));
+    EXPECT_EQ(done.get<std::optional<Meeting>>(owner)->user_id, bob.id);
+    auto messages = run_task(store_->list_messages(m.id, std::nullopt, 0)).rows;
+    ASSERT_EQ(messages.size(), 1u);
+    EXPECT_EQ(messages[0].content, "rewritten");
+    EXPECT_EQ(messages[0].user_email, "bob@example.com");
+
+    ParticipantState fresh{.meeting_id = m.id, .user_id = bob.id, .audio_muted = true, .in_call = false};
+    Transaction create;
+    auto state_ref = create.add(write::CreateParticipantState{fresh});
+    ParticipantState state = run_task(store_->commit(std::move(create))).take<ParticipantState>(state_ref);
+    EXPECT_TRUE(state.audio_muted);
+    EXPECT_FALSE(state.in_call);
+    EXPECT_EQ(state.user_email, "bob@example.com");
+    Transaction twice;
+    twice.add(write::CreateParticipantState{fresh});
+    EXPECT_THROW(run_task(store_->commit(std::move(twice))), StoreConflict);
+
+    state.audio_muted = false;
+    state.screen_sharing = true;
+    Transaction rewrite;
+    auto rewritten = rewrite.add(write::UpdateParticipantState{state});
+    EXPECT_TRUE(run_task(store_->commit(std::move(rewrite))).get<bool>(rewritten));
+    auto again = run_task(store_->find_participant_state(m.id, bob.id));
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(again->audio_muted);
+    EXPECT_TRUE(again->screen_sharing);
+
+    Transaction remove;
+    auto gone = remove.add(write::DeleteRow{AdminModel::message, msg.id});
+    auto gone_state = remove.add(write::DeleteRow{AdminModel::participantstate, state.id});
+    auto not_there = remove.add(write::DeleteRow{AdminModel::signal, 987654});
+    Committed removed = run_task(store_->commit(std::move(remove)));
+    EXPECT_TRUE(removed.get<bool>(gone));
+    EXPECT_TRUE(removed.get<bool>(gone_state));
+    EXPECT_FALSE(removed.get<bool>(not_there));
+    EXPECT_TRUE(run_task(store_->list_messages(m.id, std::nullopt, 0)).rows.empty());
+    EXPECT_FALSE(run_task(store_->find_participant_state(m.id, bob.id)));
+}
+
 }  // namespace
 }  // namespace castera

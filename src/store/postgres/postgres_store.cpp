@@ -10,7 +10,9 @@
 #include "store/postgres/pool.hpp"
 #include "store/postgres/rows.hpp"
 #include "store/postgres/writes.hpp"
+#include "store/console_sql.hpp"
 #include "store/sql_shared.hpp"
+#include "util/encoding.hpp"
 #include "store/postgres/schema.hpp"
 #include "util/random.hpp"
 #include "util/time.hpp"
@@ -409,6 +411,70 @@ Task<std::vector<ParticipantState>> PostgresStore::list_participant_states(Id me
     co_return read_all<ParticipantState>(r, read_state);
 }
 
+
+// ---- the admin console
+
+namespace {
+
+// A statement made for one shape of query, named after its text.
+Statement shaped(std::string sql) {
+    std::string name = "console_" + sha256_hex(sql).substr(0, 24);
+    return Statement{std::move(name), std::move(sql), kReads};
+}
+
+ConsoleRow read_console_row(AdminModel model, const Result& r, int row) {
+    switch (model) {
+        case AdminModel::user: return ConsoleRow{read_user(r, row), {}};
+        case AdminModel::meeting: return ConsoleRow{read_meeting(r, row), r.text(row, 9)};
+        case AdminModel::message: return ConsoleRow{read_message(r, row), r.text(row, 6)};
+        case AdminModel::signal: return ConsoleRow{read_signal(r, row), r.text(row, 7)};
+        case AdminModel::recording: return ConsoleRow{read_recording(r, row), r.text(row, 6)};
+        case AdminModel::participantstate: return ConsoleRow{read_state(r, row), r.text(row, 9)};
+    }
+    throw StoreUnavailable("unknown admin model");
+}
+
+}  // namespace
+
+Task<ConsolePage> PostgresStore::list_console(AdminModel model, ConsoleQuery query) {
+    sql::ConsoleSql q = sql::console_sql(sql::console_table(model), query, sql::Dialect::postgres);
+    Params params;
+    for (std::string& p : q.params) params.add(std::move(p));
+    Params row_params = params;
+    row_params.add(query.limit).add(query.offset);
+    Statement rows_statement = shaped(std::move(q.rows));
+    Statement count_statement = shaped(std::move(q.count));
+    Result rows = co_await run(rows_statement, row_params);
+    Result count = co_await run(count_statement, params);
+    ConsolePage page;
+    page.rows.reserve(static_cast<std::size_t>(rows.rows()));
+    for (int i = 0; i < rows.rows(); ++i) page.rows.push_back(read_console_row(model, rows, i));
+    page.total = count.integer(0, 0);
+    co_return page;
+}
+
+Task<std::vector<AdminLogEntry>> PostgresStore::list_admin_log(AdminLogQuery query) {
+    Params params;
+    std::string where = "WHERE true";
+    auto add = [&](std::string_view condition, std::string value) {
+        params.add(std::move(value));
+        where.append(condition).append("$").append(std::to_string(params.size()));
+    };
+    if (query.user) add(" AND l.user_id = ", std::to_string(*query.user));
+    const bool one_object = query.model.has_value();
+    if (one_object) {
+        const sql::ConsoleTable& table = sql::console_table(*query.model);
+        add(" AND ct.app_label = ", std::string(table.app_label));
+        add(" AND ct.model = ", std::string(table.model_name));
+        add(" AND l.object_id = ", query.object_id);
+    }
+    params.add(query.limit);
+    Statement statement = shaped(std::string(sql::kAdminLogSelect) + where +
+                                 (one_object ? " ORDER BY l.action_time, l.id" : " ORDER BY l.action_time DESC, l.id DESC") +
+                                 " LIMIT $" + std::to_string(params.size()));
+    Result r = co_await run(statement, params);
+    co_return read_all<AdminLogEntry>(r, read_admin_log);
+}
 
 Task<bool> PostgresStore::ping() {
     Params none;

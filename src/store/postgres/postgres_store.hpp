@@ -46,6 +46,9 @@ public:
     Task<std::optional<ParticipantState>> find_participant_state(Id meeting, Id user) override;
     Task<std::vector<ParticipantState>> list_participant_states(Id meeting) override;
 
+    Task<ConsolePage> list_console(AdminModel model, ConsoleQuery query) override;
+    Task<std::vector<AdminLogEntry>> list_admin_log(AdminLogQuery query) override;
+
     Task<bool> ping() override;
     void settle_on(const boost::asio::any_io_executor& loop) override;
 

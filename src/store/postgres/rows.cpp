@@ -57,6 +57,29 @@ ParticipantState read_state(const Result& r, int row) {
                             .screen_sharing = r.boolean(row, 8)};
 }
 
+Signal read_signal(const Result& r, int row) {
+    return Signal{.id = r.integer(row, 0),
+                  .meeting_id = r.integer(row, 1),
+                  .sender_id = r.integer(row, 2),
+                  .sender_email = r.text(row, 3),
+                  .signal_type = r.text(row, 4),
+                  .data = r.text(row, 5),
+                  .created_at = r.time(row, 6)};
+}
+
+AdminLogEntry read_admin_log(const Result& r, int row) {
+    return AdminLogEntry{.id = r.integer(row, 0),
+                         .action_time = r.time(row, 1),
+                         .user_id = r.integer(row, 2),
+                         .user_email = r.text(row, 3),
+                         .app_label = r.text(row, 4),
+                         .model = r.text(row, 5),
+                         .object_id = r.text(row, 6),
+                         .object_repr = r.text(row, 7),
+                         .action_flag = static_cast<int>(r.integer(row, 8)),
+                         .change_message = r.text(row, 9)};
+}
+
 ApiToken read_token(const Result& r, int row) {
     return ApiToken{.id = r.integer(row, 0),
                     .user_id = r.integer(row, 1),

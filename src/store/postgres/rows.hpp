@@ -15,6 +15,8 @@ inline Meeting read_meeting(const Result& r, int row) { return read_meeting_at(r
 Message read_message(const Result& r, int row);
 Recording read_recording(const Result& r, int row);
 ParticipantState read_state(const Result& r, int row);
+Signal read_signal(const Result& r, int row);
+AdminLogEntry read_admin_log(const Result& r, int row);
 ApiToken read_token(const Result& r, int row);
 
 template <typename Row, typename Read>

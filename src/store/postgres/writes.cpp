@@ -1,6 +1,7 @@
 #include "store/postgres/writes.hpp"
 
 #include <array>
+#include <stdexcept>
 
 #include "store/postgres/rows.hpp"
 #include "store/sql_shared.hpp"
@@ -50,7 +51,8 @@ const Statement kUpdateMeeting{"update_meeting",
                                "description = CASE WHEN $7::boolean THEN $3::text ELSE description END, "
                                "type_of = coalesce($4, type_of), "
                                "scheduled_date = coalesce($5::timestamptz, scheduled_date), "
-                               "status = coalesce($6, status) WHERE id = $1 RETURNING " +
+                               "status = coalesce($6, status), user_id = coalesce($8::bigint, user_id) "
+                               "WHERE id = $1 RETURNING " +
                                    std::string(sql::kMeetingColumns),
                                kWrites};
 const Statement kCreateMessage{"create_message",
@@ -68,6 +70,69 @@ const Statement kCreateSignal{"create_signal",
                               "VALUES ($1, $2::jsonb, $3, $4, $5) "
                               "RETURNING id, (SELECT email FROM users_user WHERE id = $5)",
                               kWrites};
+
+const Statement kUpdateMessage{"update_message",
+                               "UPDATE meetings_message SET meeting_id = $2, user_id = $3, content = $4 WHERE id = $1",
+                               kWrites};
+const Statement kUpdateSignal{"update_signal",
+                              "UPDATE meetings_signal SET meeting_id = $2, sender_id = $3, signal_type = $4, "
+                              "data = $5::jsonb WHERE id = $1",
+                              kWrites};
+const Statement kUpdateRecording{"update_recording",
+                                 "UPDATE meetings_recording SET meeting_id = $2, uploaded_by_id = $3, file_url = $4 "
+                                 "WHERE id = $1",
+                                 kWrites};
+const Statement kCreateState{"create_participant_state",
+                             "INSERT INTO meetings_participantstate (meeting_id, user_id, audio_muted, video_stopped, "
+                             "in_call, raised_hand, screen_sharing) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                             "RETURNING id, meeting_id, user_id, (SELECT email FROM users_user WHERE id = $2), "
+                             "audio_muted, video_stopped, in_call, raised_hand, screen_sharing",
+                             kWrites};
+const Statement kUpdateState{"update_participant_state",
+                             "UPDATE meetings_participantstate SET meeting_id = $2, user_id = $3, audio_muted = $4, "
+                             "video_stopped = $5, in_call = $6, raised_hand = $7, screen_sharing = $8 WHERE id = $1",
+                             kWrites};
+
+// One DELETE per model that nothing hangs off (users and meetings have their cascades).
+const Statement& delete_row(AdminModel model) {
+    static const std::vector<Statement> statements = [] {
+        std::vector<Statement> all;
+        for (const sql::ConsoleTable& t : sql::kConsoleTables)
+            all.emplace_back("delete_row_" + std::string(t.model_name),
+                             "DELETE FROM " + std::string(t.table) + " WHERE id = $1", kWrites);
+        return all;
+    }();
+    if (model == AdminModel::user || model == AdminModel::meeting)
+        throw std::invalid_argument("DeleteRow is for rows nothing hangs off");
+    return statements.at(static_cast<std::size_t>(model));
+}
+
+// A row of the admin history: $1 action time, $2 object id, $3 repr, $4 flag, $5 message,
+// $6 user. When the object is the one an earlier statement of the transaction inserted, its
+// id is the table's sequence's current value (`variant` 1; 2: the repr names it too).
+const Statement& log_admin_action(AdminModel model, int variant) {
+    static const std::vector<Statement> statements = [] {
+        std::vector<Statement> all;
+        for (const sql::ConsoleTable& t : sql::kConsoleTables) {
+            std::string created = "currval(pg_get_serial_sequence('" + std::string(t.table) + "', 'id'))::text";
+            for (int v = 0; v < 3; ++v) {
+                // Every parameter appears in every variant (PostgreSQL must know each one's type).
+                std::string object_id = v == 0 ? "$2" : "coalesce(nullif($2::text, ''), " + created + ")";
+                std::string repr = v == 2 ? "$3::text || ' (' || " + created + " || ')'" : "$3::text";
+                all.emplace_back("log_admin_" + std::string(t.model_name) + "_" + std::to_string(v),
+                                 "INSERT INTO django_admin_log (action_time, object_id, object_repr, action_flag, "
+                                 "change_message, content_type_id, user_id) VALUES ($1, " +
+                                     object_id + ", " + repr +
+                                     ", $4, $5, (SELECT id FROM django_content_type WHERE app_label = '" +
+                                     std::string(t.app_label) + "' AND model = '" + std::string(t.model_name) +
+                                     "'), $6)",
+                                 kWrites);
+            }
+        }
+        return all;
+    }();
+    return statements.at(static_cast<std::size_t>(model) * 3 + static_cast<std::size_t>(variant));
+}
 
 // "<prefix><n> AS (DELETE FROM table WHERE column <condition>), "
 void append_delete(std::string& sql, char prefix, int n, const sql::Dependent& d, std::string_view condition) {
@@ -221,6 +286,7 @@ WritePlan::WritePlan(Transaction& transaction, unsigned django_tables) : transac
                     const MeetingChanges& c = write.changes;
                     p.add(write.meeting).add(c.title).add(c.description ? *c.description : std::nullopt);
                     p.add(c.type_of).add(c.scheduled_date).add(c.status).add(c.description.has_value());
+                    p.add(c.user_id);
                     add(kUpdateMeeting, std::move(p));
                 } else if constexpr (std::is_same_v<W, write::DeleteMeeting>) {
                     add(kDeleteMeeting, std::move(p.add(write.meeting)));
@@ -251,6 +317,33 @@ WritePlan::WritePlan(Transaction& transaction, unsigned django_tables) : transac
                     TimePoint now = planned_.back().at = now_utc();
                     p.add(write.signal_type).add(write.data_json).add(now).add(write.meeting).add(write.sender);
                     add(kCreateSignal, std::move(p));
+                } else if constexpr (std::is_same_v<W, write::UpdateMessage>) {
+                    p.add(write.id).add(write.meeting).add(write.user).add(write.content);
+                    add(kUpdateMessage, std::move(p));
+                } else if constexpr (std::is_same_v<W, write::UpdateSignal>) {
+                    p.add(write.id).add(write.meeting).add(write.sender).add(write.signal_type).add(write.data_json);
+                    add(kUpdateSignal, std::move(p));
+                } else if constexpr (std::is_same_v<W, write::UpdateRecording>) {
+                    p.add(write.id).add(write.meeting).add(write.user).add(write.file_url);
+                    add(kUpdateRecording, std::move(p));
+                } else if constexpr (std::is_same_v<W, write::CreateParticipantState>) {
+                    const ParticipantState& s = write.state;
+                    p.add(s.meeting_id).add(s.user_id).add(s.audio_muted).add(s.video_stopped).add(s.in_call);
+                    p.add(s.raised_hand).add(s.screen_sharing);
+                    add(kCreateState, std::move(p));
+                } else if constexpr (std::is_same_v<W, write::UpdateParticipantState>) {
+                    const ParticipantState& s = write.state;
+                    p.add(s.id).add(s.meeting_id).add(s.user_id).add(s.audio_muted).add(s.video_stopped);
+                    p.add(s.in_call).add(s.raised_hand).add(s.screen_sharing);
+                    add(kUpdateState, std::move(p));
+                } else if constexpr (std::is_same_v<W, write::DeleteRow>) {
+                    add(delete_row(write.model), std::move(p.add(write.id)));
+                } else if constexpr (std::is_same_v<W, write::LogAdminAction>) {
+                    const AdminLogEntry& e = write.entry;
+                    int variant = !write.subject ? 0 : write.repr_names_id ? 2 : 1;
+                    p.add(now_utc()).add(e.object_id).add(e.object_repr).add(std::int64_t{e.action_flag});
+                    p.add(e.change_message).add(e.user_id);
+                    add(log_admin_action(write.model, variant), std::move(p));
                 }
             },
             w);
@@ -327,6 +420,13 @@ struct Decode {
         if (result().empty()) throw StoreUnavailable("PostgreSQL: the participant state was not written");
         return read_state(result(), 0);
     }
+    WriteResult operator()(write::UpdateMessage&) { return found(); }
+    WriteResult operator()(write::UpdateSignal&) { return found(); }
+    WriteResult operator()(write::UpdateRecording&) { return found(); }
+    WriteResult operator()(write::CreateParticipantState&) { return read_state(result(), 0); }
+    WriteResult operator()(write::UpdateParticipantState&) { return found(); }
+    WriteResult operator()(write::DeleteRow&) { return found(); }
+    WriteResult operator()(write::LogAdminAction&) { return std::monostate{}; }
     WriteResult operator()(write::CreateSignal& w) {
         return Signal{.id = result().integer(0, 0),
                       .meeting_id = w.meeting,

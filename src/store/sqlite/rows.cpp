@@ -93,6 +93,29 @@ ParticipantState read_state(const Statement& row) {
                             .screen_sharing = row.column_bool(8)};
 }
 
+Signal read_signal(const Statement& row) {
+    return Signal{.id = row.column_int(0),
+                  .meeting_id = row.column_int(1),
+                  .sender_id = row.column_int(2),
+                  .sender_email = row.column_text(3),
+                  .signal_type = row.column_text(4),
+                  .data = row.column_text(5),
+                  .created_at = read_time(row, 6)};
+}
+
+AdminLogEntry read_admin_log(const Statement& row) {
+    return AdminLogEntry{.id = row.column_int(0),
+                         .action_time = read_time(row, 1),
+                         .user_id = row.column_int(2),
+                         .user_email = row.column_text(3),
+                         .app_label = row.column_text(4),
+                         .model = row.column_text(5),
+                         .object_id = row.column_text(6),
+                         .object_repr = row.column_text(7),
+                         .action_flag = static_cast<int>(row.column_int(8)),
+                         .change_message = row.column_text(9)};
+}
+
 ApiToken read_token(const Statement& row) {
     return ApiToken{.id = row.column_int(0),
                     .user_id = row.column_int(1),

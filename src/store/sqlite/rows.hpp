@@ -25,6 +25,8 @@ Meeting read_meeting(const Statement& row, int first = 0);
 Message read_message(const Statement& row);
 Recording read_recording(const Statement& row);
 ParticipantState read_state(const Statement& row);
+Signal read_signal(const Statement& row);
+AdminLogEntry read_admin_log(const Statement& row);
 ApiToken read_token(const Statement& row);
 
 // The rows written by a transaction read back on its connection.

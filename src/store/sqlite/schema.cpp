@@ -90,7 +90,33 @@ CREATE TABLE IF NOT EXISTS "castera_api_token" (
 CREATE INDEX IF NOT EXISTS "castera_api_token_user_id" ON "castera_api_token" ("user_id");
 )sql";
 
-constexpr int kCurrentVersion = 2;
+// Version 3: Django's admin history, django_admin_log, and the content types it points at, as
+// Django's migrations make them on SQLite (with castera's cascades), so that the admin
+// console keeps the history Django's admin would.
+constexpr const char* kVersion3 = R"sql(
+CREATE TABLE IF NOT EXISTS "django_content_type" (
+  "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+  "app_label" varchar(100) NOT NULL,
+  "model" varchar(100) NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS "django_content_type_app_label_model_76bd3d3b_uniq"
+  ON "django_content_type" ("app_label", "model");
+INSERT OR IGNORE INTO "django_content_type" ("app_label", "model") VALUES
+  ('users', 'user'), ('meetings', 'meeting'), ('meetings', 'message'), ('meetings', 'signal'),
+  ('meetings', 'recording'), ('meetings', 'participantstate');
+CREATE TABLE IF NOT EXISTS "django_admin_log" (
+  "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+  "action_time" datetime NOT NULL,
+  "object_id" text NULL,
+  "object_repr" varchar(200) NOT NULL,
+  "action_flag" smallint unsigned NOT NULL CHECK ("action_flag" >= 0),
+  "change_message" text NOT NULL,
+  "content_type_id" integer NULL REFERENCES "django_content_type" ("id") ON DELETE SET NULL,
+  "user_id" bigint NOT NULL REFERENCES "users_user" ("id") ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS "django_admin_log_content_type_id_c4bce8eb" ON "django_admin_log" ("content_type_id");
+CREATE INDEX IF NOT EXISTS "django_admin_log_user_id_c564eba6" ON "django_admin_log" ("user_id");
+)sql";
+
+constexpr int kCurrentVersion = 3;
 
 int stored_version(Connection& connection) {
     connection.execute("CREATE TABLE IF NOT EXISTS castera_schema_version (version integer NOT NULL)");
@@ -108,6 +134,7 @@ void migrate(Connection& connection) {
                                  ", newer than this castera (" + std::to_string(kCurrentVersion) + ")");
     if (version < 1) connection.execute(kVersion1);
     if (version < 2) connection.execute(kVersion2);
+    if (version < 3) connection.execute(kVersion3);
     if (version < kCurrentVersion)
         connection.prepare("INSERT INTO castera_schema_version (version) VALUES (?1)").bind(1, std::int64_t{kCurrentVersion}).run();
     transaction.commit();

@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include "store/console_sql.hpp"
 #include "store/sql_shared.hpp"
 #include "store/sqlite/change_watch.hpp"
 #include "store/sqlite/connection.hpp"
@@ -270,7 +271,60 @@ Task<std::vector<ParticipantState>> SqliteStore::list_participant_states(Id meet
     co_return states;
 }
 
-// ---- signals
+// ---- the admin console
+
+namespace {
+
+ConsoleRow read_console_row(AdminModel model, const Statement& row) {
+    switch (model) {
+        case AdminModel::user: return ConsoleRow{read_user(row), {}};
+        case AdminModel::meeting: return ConsoleRow{read_meeting(row), row.column_text(9)};
+        case AdminModel::message: return ConsoleRow{read_message(row), row.column_text(6)};
+        case AdminModel::signal: return ConsoleRow{read_signal(row), row.column_text(7)};
+        case AdminModel::recording: return ConsoleRow{read_recording(row), row.column_text(6)};
+        case AdminModel::participantstate: return ConsoleRow{read_state(row), row.column_text(9)};
+    }
+    throw StoreUnavailable("unknown admin model");
+}
+
+}  // namespace
+
+Task<ConsolePage> SqliteStore::list_console(AdminModel model, ConsoleQuery query) {
+    sql::ConsoleSql q = sql::console_sql(sql::console_table(model), query, sql::Dialect::sqlite);
+    ConsolePage page;
+    {
+        Statement rows = db_->prepare(q.rows);
+        int n = 0;
+        for (const std::string& p : q.params) rows.bind(++n, p);
+        rows.bind(n + 1, query.limit).bind(n + 2, query.offset);
+        while (rows.step()) page.rows.push_back(read_console_row(model, rows));
+    }
+    Statement count = db_->prepare(q.count);
+    int n = 0;
+    for (const std::string& p : q.params) count.bind(++n, p);
+    if (count.step()) page.total = count.column_int(0);
+    co_return page;
+}
+
+Task<std::vector<AdminLogEntry>> SqliteStore::list_admin_log(AdminLogQuery query) {
+    std::string where = "WHERE 1";
+    if (query.user) where += " AND l.user_id = ?1";
+    const bool one_object = query.model.has_value();
+    if (one_object) where += " AND ct.app_label = ?2 AND ct.model = ?3 AND l.object_id = ?4";
+    Statement rows = db_->prepare(std::string(sql::kAdminLogSelect) + where +
+                                  (one_object ? " ORDER BY l.action_time, l.id" : " ORDER BY l.action_time DESC, l.id DESC") +
+                                  " LIMIT ?5");
+    if (query.user) rows.bind(1, *query.user);
+    if (one_object) {
+        const sql::ConsoleTable& table = sql::console_table(*query.model);
+        rows.bind(2, table.app_label).bind(3, table.model_name).bind(4, query.object_id);
+    }
+    rows.bind(5, query.limit);
+    std::vector<AdminLogEntry> entries;
+    while (rows.step()) entries.push_back(read_admin_log(rows));
+    co_return entries;
+}
+
 
 
 // One writer job: the writes share the commit and, should one fail, are undone together.
@@ -283,7 +337,7 @@ Task<Committed> SqliteStore::commit(Transaction transaction) {
         [transaction = std::move(transaction)](Connection& db) mutable {
             std::vector<WriteResult> results;
             results.reserve(transaction.writes().size());
-            for (Write& w : transaction.writes()) results.push_back(apply_write(db, w));
+            for (Write& w : transaction.writes()) results.push_back(apply_write(db, w, results));
             return Committed(std::move(results));
         },
         long_work ? Writer::Where::writer_thread : Writer::Where::caller_if_idle));

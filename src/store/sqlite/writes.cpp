@@ -1,5 +1,6 @@
 #include "store/sqlite/writes.hpp"
 
+#include <stdexcept>
 #include <string>
 
 #include "store/sql_shared.hpp"
@@ -88,8 +89,12 @@ ParticipantState set_flags(Connection& db, const write::SetParticipantFlags& w) 
     return std::move(*state);
 }
 
+// The table a console row lives in, for the writes that name a model.
+std::string_view table_of(AdminModel model) { return sql::console_table(model).table; }
+
 struct Apply {
     Connection& db;
+    const std::vector<WriteResult>& earlier;
 
     WriteResult operator()(write::CreateUser& w) {
         NewUser& user = w.user;
@@ -202,20 +207,22 @@ struct Apply {
         const MeetingChanges& changes = w.changes;
         // Each column is written only when the change carries it: "?N IS NULL" keeps the old
         // value, and ?7 says whether the description (which may become NULL) is part of it.
-        db.prepare("UPDATE meetings_meeting SET "
+        Statement statement = db.prepare("UPDATE meetings_meeting SET "
                    "title = coalesce(?2, title), "
                    "description = CASE WHEN ?7 THEN ?3 ELSE description END, "
                    "type_of = coalesce(?4, type_of), "
                    "scheduled_date = coalesce(?5, scheduled_date), "
-                   "status = coalesce(?6, status) WHERE id = ?1")
-            .bind(1, w.meeting)
+                   "status = coalesce(?6, status), "
+                   "user_id = coalesce(?8, user_id) WHERE id = ?1");
+        statement.bind(1, w.meeting)
             .bind(2, changes.title)
             .bind(3, changes.description ? *changes.description : std::nullopt)
             .bind(4, changes.type_of)
             .bind(5, changes.scheduled_date ? std::optional(format_db(*changes.scheduled_date)) : std::nullopt)
             .bind(6, changes.status)
-            .bind(7, changes.description.has_value())
-            .run();
+            .bind(7, changes.description.has_value());
+        if (changes.user_id) statement.bind(8, *changes.user_id);
+        statement.run();
         return meeting_by_id(db, w.meeting);
     }
     WriteResult operator()(write::DeleteMeeting& w) { return delete_meeting(db, w.meeting); }
@@ -262,11 +269,100 @@ struct Apply {
                       .data = std::move(w.data_json),
                       .created_at = now};
     }
+    WriteResult operator()(write::UpdateMessage& w) {
+        db.prepare("UPDATE meetings_message SET meeting_id = ?2, user_id = ?3, content = ?4 WHERE id = ?1")
+            .bind(1, w.id)
+            .bind(2, w.meeting)
+            .bind(3, w.user)
+            .bind(4, w.content)
+            .run();
+        return db.changes() > 0;
+    }
+    WriteResult operator()(write::UpdateSignal& w) {
+        db.prepare("UPDATE meetings_signal SET meeting_id = ?2, sender_id = ?3, signal_type = ?4, data = ?5 WHERE id = ?1")
+            .bind(1, w.id)
+            .bind(2, w.meeting)
+            .bind(3, w.sender)
+            .bind(4, w.signal_type)
+            .bind(5, w.data_json)
+            .run();
+        return db.changes() > 0;
+    }
+    WriteResult operator()(write::UpdateRecording& w) {
+        db.prepare("UPDATE meetings_recording SET meeting_id = ?2, uploaded_by_id = ?3, file_url = ?4 WHERE id = ?1")
+            .bind(1, w.id)
+            .bind(2, w.meeting)
+            .bind(3, w.user)
+            .bind(4, w.file_url)
+            .run();
+        return db.changes() > 0;
+    }
+    WriteResult operator()(write::CreateParticipantState& w) {
+        const ParticipantState& p = w.state;
+        db.prepare("INSERT INTO meetings_participantstate (meeting_id, user_id, audio_muted, video_stopped, in_call, "
+                   "raised_hand, screen_sharing) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+            .bind(1, p.meeting_id)
+            .bind(2, p.user_id)
+            .bind(3, p.audio_muted)
+            .bind(4, p.video_stopped)
+            .bind(5, p.in_call)
+            .bind(6, p.raised_hand)
+            .bind(7, p.screen_sharing)
+            .run();
+        auto state = participant_state(db, p.meeting_id, p.user_id);
+        if (!state) throw StoreUnavailable("participant state vanished after it was written");
+        return std::move(*state);
+    }
+    WriteResult operator()(write::UpdateParticipantState& w) {
+        const ParticipantState& p = w.state;
+        db.prepare("UPDATE meetings_participantstate SET meeting_id = ?2, user_id = ?3, audio_muted = ?4, "
+                   "video_stopped = ?5, in_call = ?6, raised_hand = ?7, screen_sharing = ?8 WHERE id = ?1")
+            .bind(1, p.id)
+            .bind(2, p.meeting_id)
+            .bind(3, p.user_id)
+            .bind(4, p.audio_muted)
+            .bind(5, p.video_stopped)
+            .bind(6, p.in_call)
+            .bind(7, p.raised_hand)
+            .bind(8, p.screen_sharing)
+            .run();
+        return db.changes() > 0;
+    }
+    WriteResult operator()(write::DeleteRow& w) {
+        if (w.model == AdminModel::user || w.model == AdminModel::meeting)
+            throw std::invalid_argument("DeleteRow is for rows nothing hangs off");
+        db.prepare("DELETE FROM " + std::string(table_of(w.model)) + " WHERE id = ?1").bind(1, w.id).run();
+        return db.changes() > 0;
+    }
+    WriteResult operator()(write::LogAdminAction& w) {
+        AdminLogEntry& e = w.entry;
+        if (w.subject) {
+            Id id = created_id(earlier.at(*w.subject));
+            e.object_id = std::to_string(id);
+            if (w.repr_names_id) e.object_repr += " (" + e.object_id + ")";
+        }
+        const sql::ConsoleTable& table = sql::console_table(w.model);
+        db.prepare("INSERT INTO django_admin_log (action_time, object_id, object_repr, action_flag, change_message, "
+                   "content_type_id, user_id) VALUES (?1, ?2, ?3, ?4, ?5, "
+                   "(SELECT id FROM django_content_type WHERE app_label = ?6 AND model = ?7), ?8)")
+            .bind(1, format_db(now_utc()))
+            .bind(2, e.object_id)
+            .bind(3, e.object_repr)
+            .bind(4, std::int64_t{e.action_flag})
+            .bind(5, e.change_message)
+            .bind(6, table.app_label)
+            .bind(7, table.model_name)
+            .bind(8, e.user_id)
+            .run();
+        return std::monostate{};
+    }
 };
 
 }  // namespace
 
-WriteResult apply_write(Connection& db, Write& w) { return std::visit(Apply{db}, w); }
+WriteResult apply_write(Connection& db, Write& w, const std::vector<WriteResult>& earlier) {
+    return std::visit(Apply{db, earlier}, w);
+}
 
 bool is_long_write(const Write& w) {
     if (std::holds_alternative<write::DeleteMeeting>(w) || std::holds_alternative<write::DeleteUser>(w)) return true;

@@ -8,7 +8,8 @@
 namespace castera::sqlite {
 
 // Runs one write and returns its result (see WriteResult). Throws as the statements do.
-WriteResult apply_write(Connection& db, Write& w);
+// `earlier` holds the results of the transaction's writes before this one.
+WriteResult apply_write(Connection& db, Write& w, const std::vector<WriteResult>& earlier);
 
 // True for writes that may take long (a cascade over a meeting's history, a large group of
 // messages): they run on the writer's thread, never on a caller's event loop.
