@@ -80,7 +80,7 @@ void login_form(View& v, Html& h, std::string_view username, std::string_view ne
 Task<http::Response> index_view(View& v) {
     std::string content;
     Html h(content);
-    h.raw("<div class=\"dashboard\"><div class=\"app-list\">");
+    h.raw("<div class=\"dashboard-grid\"><div class=\"app-list\">");
     // Apps in alphabetical order, as Django's index.
     app_module(h, "meetings", "Meetings");
     app_module(h, "users", "Users");
