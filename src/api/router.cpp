@@ -379,6 +379,10 @@ Task<std::variant<Response, UpgradeGrant>> admit_upgrade(const http::Request& re
         deps.counters.db_errors.add();
         log::warning("http", "database unavailable", {{"path", req.path}, {"error", e.what()}});
         decision = database_unavailable();
+    } catch (const std::exception& e) {
+        deps.counters.errors_logged.add();
+        log::error("http", "unexpected error at an upgrade", {{"path", req.path}, {"error", e.what()}});
+        decision = http::error_response(500, "Internal server error.");
     }
     auto* refusal = std::get_if<Response>(&decision);
     deps.counters.http.record(route_index, req.method_name, refusal ? refusal->status : 101,
