@@ -21,6 +21,7 @@
 
 #include "pg_admin.hpp"
 #include "run_task.hpp"
+#include "store_rows.hpp"
 #include "util/time.hpp"
 
 namespace castera {
@@ -57,18 +58,9 @@ protected:
         store_ = factory_->make_store();
     }
 
-    User user(const std::string& email) {
-        NewUser u;
-        u.email = email;
-        u.password = "!unusable";
-        return run_task(store_->create_user(u));
-    }
+    User user(const std::string& email) { return testing::add_user(*store_, email); }
     Meeting meeting(Id owner, const std::string& title, TimePoint when = now_utc()) {
-        Meeting m;
-        m.title = title;
-        m.user_id = owner;
-        m.scheduled_date = when;
-        return run_task(store_->create_meeting(m));
+        return testing::add_meeting(*store_, owner, title, when);
     }
     std::string count(const std::string& table) { return admin_->exec("SELECT count(*) FROM " + schema_ + "." + table); }
 
