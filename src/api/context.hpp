@@ -39,6 +39,7 @@ struct RequestContext {
     AuthMethod auth = AuthMethod::none;
     Id id = 0;                        // the {id} path parameter, when the route has one
     std::string_view room;            // the {room} path parameter, when the route has one
+    Id path_user = 0;                 // the {user} path parameter, when the route has one
     std::optional<Meeting> meeting;   // the route's meeting, on meeting-scoped routes
 
     services::Services& services() { return deps.services; }

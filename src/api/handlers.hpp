@@ -55,4 +55,16 @@ Task<http::Response> lower_hand(RequestContext& ctx);
 Task<http::Response> start_screen_share(RequestContext& ctx);
 Task<http::Response> stop_screen_share(RequestContext& ctx);
 
+// room.cpp: the room's controls, and moderators acting on a participant.
+Task<http::Response> room_settings(RequestContext& ctx);
+Task<http::Response> patch_room_settings(RequestContext& ctx);
+Task<http::Response> moderate_mute_audio(RequestContext& ctx);
+Task<http::Response> moderate_stop_video(RequestContext& ctx);
+Task<http::Response> moderate_stop_screen_share(RequestContext& ctx);
+Task<http::Response> moderate_lower_hand(RequestContext& ctx);
+Task<http::Response> moderate_kick(RequestContext& ctx);
+Task<http::Response> moderate_unban(RequestContext& ctx);
+Task<http::Response> moderate_admit(RequestContext& ctx);
+Task<http::Response> moderate_deny(RequestContext& ctx);
+
 }  // namespace castera::api

@@ -73,6 +73,22 @@ const std::array kRoutes = {
     Route{.pattern = "/api/meetings/{id}/lower-hand/", .post = {lower_hand, meeting_member}},
     Route{.pattern = "/api/meetings/{id}/start-screen-share/", .post = {start_screen_share, meeting_member}},
     Route{.pattern = "/api/meetings/{id}/stop-screen-share/", .post = {stop_screen_share, meeting_member}},
+    // The room's controls and its moderation (docs/PROTOCOL.md, "Moderation").
+    Route{.pattern = "/api/meetings/{id}/room/",
+          .get = {room_settings, meeting_member},
+          .patch = {patch_room_settings, meeting_owner_or_admin}},
+    Route{.pattern = "/api/meetings/{id}/participants/{user}/mute-audio/",
+          .post = {moderate_mute_audio, meeting_owner_or_admin}},
+    Route{.pattern = "/api/meetings/{id}/participants/{user}/stop-video/",
+          .post = {moderate_stop_video, meeting_owner_or_admin}},
+    Route{.pattern = "/api/meetings/{id}/participants/{user}/stop-screen-share/",
+          .post = {moderate_stop_screen_share, meeting_owner_or_admin}},
+    Route{.pattern = "/api/meetings/{id}/participants/{user}/lower-hand/",
+          .post = {moderate_lower_hand, meeting_owner_or_admin}},
+    Route{.pattern = "/api/meetings/{id}/participants/{user}/kick/", .post = {moderate_kick, meeting_owner_or_admin}},
+    Route{.pattern = "/api/meetings/{id}/participants/{user}/unban/", .post = {moderate_unban, meeting_owner_or_admin}},
+    Route{.pattern = "/api/meetings/{id}/participants/{user}/admit/", .post = {moderate_admit, meeting_owner_or_admin}},
+    Route{.pattern = "/api/meetings/{id}/participants/{user}/deny/", .post = {moderate_deny, meeting_owner_or_admin}},
     // The meeting's room: castera.v2 or the old protocol (realtime/ws_session).
     Route{.pattern = "/ws/meetings/{room}/", .upgrade = meeting_member},
 };
@@ -80,6 +96,7 @@ const std::array kRoutes = {
 struct Match {
     const Route* route = nullptr;
     Id id = 0;
+    Id user = 0;  // a second id in the path ("{user}")
     std::string_view room;
 };
 
@@ -115,6 +132,8 @@ bool match(const Route& route, std::string_view path, Match& out) {
         std::string_view got = next_segment(path);
         if (want == "{id}") {
             if (!parse_id(got, out.id)) return false;
+        } else if (want == "{user}") {
+            if (!parse_id(got, out.user)) return false;
         } else if (want == "{room}") {
             if (got.empty()) return false;
             out.room = got;
@@ -283,6 +302,7 @@ Task<Response> route_request(const http::Request& req, ApiDeps& deps, std::optio
     if (req.method == Method::options && !req.header("Access-Control-Request-Method").empty())
         co_return preflight_response(route, deps.origins.cors_origin(req));
     RequestContext ctx{req, deps, std::nullopt, AuthMethod::none, found->id, found->room};
+    ctx.path_user = found->user;
     std::optional<std::optional<Meeting>> read_ahead;
     if (needs_user(route))
         if (auto refused = co_await sign_in(ctx, route, {}, read_ahead, true)) co_return std::move(*refused);
@@ -361,10 +381,20 @@ Task<std::variant<Response, UpgradeGrant>> decide_upgrade(const http::Request& r
         if (ctx.auth == AuthMethod::session && !deps.origins.request_trusted(req))
             co_return http::error_response(403, "Origin not allowed.");
     }
+    // The meeting with the room's controls for this user, in one statement: the read that
+    // check_access would otherwise make.
+    RoomEntry entry;
+    if (ctx.user && !ctx.room.empty()) {
+        entry = co_await deps.services.rooms.entry(ctx.room, ctx.user->id);
+        read_ahead = std::move(entry.meeting);
+    }
     if (auto refused = co_await check_access(ctx, access, {}, std::move(read_ahead))) co_return std::move(*refused);
     if (auto closed = services::room_closed_to(ctx.caller(), *ctx.meeting))
         co_return http::error_response(403, *closed);
-    co_return UpgradeGrant{std::move(*ctx.user), ctx.auth, std::move(*ctx.meeting)};
+    if (auto removed = services::room_refuses(ctx.caller(), *ctx.meeting, entry.banned))
+        co_return http::error_response(403, *removed);
+    co_return UpgradeGrant{std::move(*ctx.user), ctx.auth, std::move(*ctx.meeting), entry.locked, entry.lobby,
+                           entry.admitted};
 }
 
 }  // namespace

@@ -35,6 +35,10 @@ struct UpgradeGrant {
     User user;
     AuthMethod auth = AuthMethod::none;
     Meeting meeting;
+    // The room's controls, as they apply to this user (read with the meeting).
+    bool locked = false;
+    bool lobby = false;
+    bool admitted = false;
 };
 
 // Decides a WebSocket upgrade request: the refusal to answer (403, 404, 503, ...), or the

@@ -11,7 +11,9 @@ realtime::RoomLimits room_limits_from(const Config& c) {
                                 .message_burst = c.ws_message_burst,
                                 .idle_timeout = c.ws_idle_timeout,
                                 .max_connections_per_user = c.ws_max_connections_per_user,
-                                .max_connections_per_room = c.ws_max_connections_per_room};
+                                .max_connections_per_room = c.ws_max_connections_per_room,
+                                .history_messages = c.ws_history_messages,
+                                .resume_window = c.ws_resume_window};
 }
 
 }  // namespace
@@ -38,12 +40,14 @@ Loop::Loop(App& app, boost::asio::io_context& io_context)
     : io(io_context),
       counters(app.counters.add_loop()),
       store(app.stores->make_store()),
-      services(services::Deps{*store, app.events, app.passwords, app.login_throttle, app.credentials, counters}),
+      services(services::Deps{*store, app.events, app.passwords, app.login_throttle, app.credentials, counters,
+                              &app.roster}),
       authenticator(Authenticator::Deps{*store, auth_cache, app.credentials, app.clerk, app.config.clerk,
                                         app.config.credential_cache_ttl, services.accounts}),
       api{services, authenticator, app.origins, app.request_limiter, app.cookies, *app.bus, counters, app.metrics,
           app.config.ice, app.roster},
-      rooms{io.get_executor(), app.rooms, *app.bus, services, counters, app.room_limits, app.config.ice} {
+      rooms{io.get_executor(), app.rooms, *app.bus, services, counters, app.room_limits, app.config.ice,
+            app.attendance} {
     store->count_statements_in(counters.db_statements_in_flight);
 }
 

@@ -63,6 +63,8 @@ struct App {
     realtime::RoomFanout room_fanout;
     events::EventFanout events;
     realtime::RoomRoster roster;
+    // Who arrives in and leaves the rooms as a person (realtime/room_attendance.hpp).
+    realtime::RoomAttendance attendance;
     // What /metrics shows (last: it reads the members above).
     AppMetrics metrics{*this};
 };

@@ -36,7 +36,7 @@ bool split_fields(std::string_view text, std::array<std::string_view, N>& fields
     return true;
 }
 
-bool valid_kind(char c) { return c == 'E' || c == 'S' || c == 'C'; }
+bool valid_kind(char c) { return c == 'E' || c == 'M' || c == 'S' || c == 'C' || c == 'A'; }
 
 // What each kind must carry, so that a receiver can act on a decoded message without checks.
 bool consistent(const Message& m) {
@@ -45,7 +45,10 @@ bool consistent(const Message& m) {
         case MessageKind::event:
             return (m.peer.empty() ? m.code == 0 : (m.code == 1 || m.code == 2)) &&
                    (!m.first.empty() || !m.second.empty());
+        case MessageKind::moderators: return m.peer.empty() && m.code == 0 && (!m.first.empty() || !m.second.empty());
         case MessageKind::signal: return !m.peer.empty() && !m.second.empty();
+        case MessageKind::action:
+            return !m.peer.empty() && m.code >= 1 && m.code <= 5 && m.first.size() <= 64 && m.second.empty();
         // A WebSocket close reason fits in 123 bytes, and reserved codes are never sent.
         case MessageKind::close:
             return m.first.size() <= 123 && m.second.empty() &&
@@ -186,6 +189,8 @@ Id meeting_of_channel(std::string_view channel) {
 }
 
 std::string room_members_key(Id meeting) { return "castera:room:" + std::to_string(meeting) + ":members"; }
+
+std::string room_lobby_key(Id meeting) { return "castera:room:" + std::to_string(meeting) + ":lobby"; }
 
 std::string instance_members_key(std::string_view instance) {
     return "castera:instance:" + std::string(instance) + ":members";

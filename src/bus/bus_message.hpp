@@ -13,9 +13,11 @@ namespace castera::bus {
 
 // What a message asks the instances that receive it to do.
 enum class MessageKind : char {
-    event = 'E',   // deliver to every member of the room
-    signal = 'S',  // deliver to one peer
-    close = 'C',   // close the room's connections
+    event = 'E',       // deliver to every member of the room
+    moderators = 'M',  // deliver to the room's moderators only
+    signal = 'S',      // deliver to one peer
+    close = 'C',       // close the room's connections
+    action = 'A',      // a moderator's action on a user's connections (RoomAction)
 };
 
 // What an event is about, in its `code`: receivers keep track of the room's remote peers.
@@ -27,9 +29,12 @@ struct Message {
     MessageKind kind = MessageKind::event;
     std::string_view origin;  // the publishing instance, to drop its own echo
     Id meeting = 0;
-    std::string_view peer;     // signal: the addressed peer; presence event: its subject
-    std::uint16_t code = 0;    // close: the WebSocket close code; event: a Presence value
-    std::string_view first;    // event: the compatible frame ("" when none); close: the reason
+    std::string_view peer;     // signal: the addressed peer; presence event: its subject;
+                               // action: the user's id ("0": everyone waiting)
+    std::uint16_t code = 0;    // close: the WebSocket close code; event: a Presence value;
+                               // action: a RoomAction::Kind
+    std::string_view first;    // event: the compatible frame ("" when none); close: the reason;
+                               // action: the moderator's id, or (release) the token's hash
     std::string_view second;   // event, signal: the castera.v2 frame ("" when none)
 };
 
@@ -65,6 +70,8 @@ Id meeting_of_channel(std::string_view channel);
 // Keys: the room's members (all instances), an instance's members, its liveness key, and the
 // set of instances that registered.
 std::string room_members_key(Id meeting);
+// Those waiting in the room's lobby, kept as the room's members are.
+std::string room_lobby_key(Id meeting);
 std::string instance_members_key(std::string_view instance);
 std::string instance_alive_key(std::string_view instance);
 inline constexpr std::string_view kInstancesKey = "castera:instances";

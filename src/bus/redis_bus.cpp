@@ -78,7 +78,10 @@ local function reap(id)
   local members = redis.call('HGETALL', registry)
   for i = 1, #members, 2 do
     local meeting = string.match(members[i + 1], '^(%d+) ')
-    if meeting then redis.call('HDEL', 'castera:room:' .. meeting .. ':members', members[i]) end
+    if meeting then
+      redis.call('HDEL', 'castera:room:' .. meeting .. ':members', members[i])
+      redis.call('HDEL', 'castera:room:' .. meeting .. ':lobby', members[i])
+    end
     out[#out + 1] = members[i]
     out[#out + 1] = members[i + 1]
   end
@@ -141,14 +144,30 @@ public:
     }
 
     // Membership changes are kept on the bus loop: posted in order from the member's loop.
-    void joined(Id meeting, const RoomMember& member) override {
-        asio::post(io_, [this, meeting, peer = member.peer_id, user = member.user_id, email = member.email]() mutable {
-            member_joined(meeting, std::move(peer), user, std::move(email));
-        });
+    void joined(Id meeting, const RoomMember& member) override { post_joined(meeting, member, false); }
+    void waiting(Id meeting, const RoomMember& member) override { post_joined(meeting, member, true); }
+
+    void admitted(Id meeting, const RoomMember& member) override {
+        asio::post(io_, [this, meeting, peer = member.peer_id] { member_admitted(meeting, peer); });
     }
 
     void left(Id meeting, const RoomMember& member) override {
         asio::post(io_, [this, meeting, peer = member.peer_id] { member_left(meeting, peer); });
+    }
+
+    // This instance's connections at once; the others' through the room's channel.
+    void act(Id meeting, const RoomAction& action) override {
+        hub_.act(meeting, action);
+        if (!up_.load(std::memory_order_relaxed)) return;
+        std::string user = std::to_string(action.user);
+        std::string detail = action.kind == RoomAction::Kind::release ? action.token_hash : std::to_string(action.by);
+        Message m{.kind = MessageKind::action,
+                  .origin = instance_,
+                  .meeting = meeting,
+                  .peer = user,
+                  .code = static_cast<std::uint16_t>(action.kind),
+                  .first = detail};
+        post_publish(publish_command(room_channel(meeting), m));
     }
 
     // Local members get the event at once, from the caller's thread; the others through Redis.
@@ -156,7 +175,7 @@ public:
     void broadcast(Id meeting, const RoomEvent& event, const RoomMember* except) override {
         hub_.broadcast(meeting, event, except);
         if (!up_.load(std::memory_order_relaxed)) return;
-        Message m{.kind = MessageKind::event,
+        Message m{.kind = event.moderators_only ? MessageKind::moderators : MessageKind::event,
                   .origin = instance_,
                   .meeting = meeting,
                   .first = event.compat ? std::string_view(*event.compat) : std::string_view(),
@@ -193,7 +212,14 @@ public:
     // Not a coroutine: the bus loop answers.
     Task<std::vector<PeerInfo>> remote_members(Id meeting) override {
         return ask_bus<std::vector<PeerInfo>>(io_, [this, meeting](std::function<void(std::vector<PeerInfo>)> done) {
-            fetch_members(meeting, std::move(done));
+            fetch_members(meeting, false, [done = std::move(done)](RemoteRoom room) { done(std::move(room.members)); });
+        });
+    }
+
+    // Not a coroutine: the bus loop answers.
+    Task<RemoteRoom> remote_room(Id meeting, bool with_lobby) override {
+        return ask_bus<RemoteRoom>(io_, [this, meeting, with_lobby](std::function<void(RemoteRoom)> done) {
+            fetch_members(meeting, with_lobby, std::move(done));
         });
     }
 
@@ -205,13 +231,19 @@ public:
     }
 
 private:
-    using MembersDone = std::function<void(std::vector<PeerInfo>)>;
+    using MembersDone = std::function<void(RemoteRoom)>;
 
     struct LocalMember {
         Id meeting = 0;
         Id user = 0;
         std::string email;
+        bool waiting = false;  // in the room's lobby: listed there, not among its members
     };
+
+    void post_joined(Id meeting, const RoomMember& member, bool waiting) {
+        asio::post(io_, [this, meeting, peer = member.peer_id, user = member.user_id, email = member.email,
+                         waiting]() mutable { member_joined(meeting, std::move(peer), user, std::move(email), waiting); });
+    }
 
     // A room channel's subscription. Subscribe and unsubscribe never overlap on one channel:
     // hiredis 0.14 drops a channel's callback when an unsubscribe answer arrives, even one that
@@ -388,12 +420,14 @@ private:
             Id meeting = record ? parse_id(record->owner) : 0;
             if (meeting == 0) continue;
             std::vector<std::string> unlist{"HDEL", room_members_key(meeting), peer};
+            std::vector<std::string> unwait{"HDEL", room_lobby_key(meeting), peer};
             commands_->send(unlist, nullptr, nullptr);
+            commands_->send(unwait, nullptr, nullptr);
             announce("left", meeting, PeerInfo{peer, record->user, std::string(record->email)}, false);
         }
         for (const auto& [peer, member] : members_) {
             store_member(peer, member);
-            if (in_redis.contains(peer)) continue;
+            if (in_redis.contains(peer) || member.waiting) continue;
             announce("joined", member.meeting, PeerInfo{peer, member.user, member.email}, false);
         }
     }
@@ -593,14 +627,25 @@ private:
 
     // A member of this instance joined: listed in Redis (now, or at registration) and its
     // room's channel subscribed.
-    void member_joined(Id meeting, std::string peer, Id user, std::string email) {
+    void member_joined(Id meeting, std::string peer, Id user, std::string email, bool waiting) {
         RoomState& room = rooms_[meeting];
         ++room.local;
-        LocalMember member{meeting, user, std::move(email)};
+        LocalMember member{meeting, user, std::move(email), waiting};
         auto [entry, inserted] = members_.insert_or_assign(std::move(peer), std::move(member));
         if (!registered_) return;  // stored at registration
         store_member(entry->first, entry->second);
         if (room.local == 1) subscribe(meeting);
+    }
+
+    // A member of this instance was let in from the lobby: listed among the room's members.
+    void member_admitted(Id meeting, const std::string& peer) {
+        auto it = members_.find(peer);
+        if (it == members_.end() || !it->second.waiting) return;
+        it->second.waiting = false;
+        if (!registered_) return;  // stored at registration
+        store_member(it->first, it->second);
+        std::vector<std::string> unwait{"HDEL", room_lobby_key(meeting), peer};
+        commands_->send(unwait, nullptr, nullptr);
     }
 
     // A member of this instance left: unlisted, and the channel unsubscribed with the last one.
@@ -615,7 +660,9 @@ private:
         if (registered_) {
             std::vector<std::string> forget{"HDEL", instance_members_key(instance_), peer};
             std::vector<std::string> unlist{"HDEL", room_members_key(meeting), peer};
+            std::vector<std::string> unwait{"HDEL", room_lobby_key(meeting), peer};
             commands_->send(unlist, nullptr, nullptr);
+            commands_->send(unwait, nullptr, nullptr);
             commands_->send(forget, nullptr, nullptr);
             if (room->second.local == 0) unsubscribe(meeting);
         }
@@ -627,8 +674,8 @@ private:
     void store_member(const std::string& peer, const LocalMember& member) {
         std::vector<std::string> own{"HSET", instance_members_key(instance_), peer,
                                      encode_member(std::to_string(member.meeting), member.user, member.email)};
-        std::vector<std::string> room{"HSET", room_members_key(member.meeting), peer,
-                                      encode_member(instance_, member.user, member.email)};
+        std::vector<std::string> room{"HSET", member.waiting ? room_lobby_key(member.meeting) : room_members_key(member.meeting),
+                                      peer, encode_member(instance_, member.user, member.email)};
         commands_->send(own, nullptr, nullptr);
         commands_->send(room, nullptr, nullptr);
     }
@@ -707,7 +754,7 @@ private:
     // A message from another instance, to this instance's members.
     void deliver(std::string_view payload) {
         auto message = decode_message(payload);
-        bool frames = message && (message->kind == MessageKind::close ||
+        bool frames = message && (message->kind == MessageKind::close || message->kind == MessageKind::action ||
                                   (looks_like_frame(message->first) && looks_like_frame(message->second)));
         if (!frames) {
             note_malformed();
@@ -720,13 +767,38 @@ private:
                 hub_.broadcast(message->meeting,
                                RoomEvent{shared_frame(message->first), shared_frame(message->second)});
                 break;
+            case MessageKind::moderators: {
+                RoomEvent event{shared_frame(message->first), shared_frame(message->second)};
+                event.moderators_only = true;
+                hub_.broadcast(message->meeting, event);
+                break;
+            }
             case MessageKind::signal:
                 hub_.send_to_peer(message->meeting, message->peer, shared_frame(message->second));
                 break;
             case MessageKind::close:
                 hub_.close_room(message->meeting, message->code, std::string(message->first));
                 break;
+            case MessageKind::action:
+                if (auto action = action_of(*message)) hub_.act(message->meeting, *action);
+                else note_malformed();
+                break;
         }
+    }
+
+    // The RoomAction an action message carries, or nothing when it does not make sense.
+    static std::optional<RoomAction> action_of(const Message& m) {
+        RoomAction action;
+        action.kind = static_cast<RoomAction::Kind>(m.code);
+        action.user = m.peer == "0" ? 0 : parse_id(m.peer);
+        if (action.user == 0 && !(action.kind == RoomAction::Kind::open_lobby && m.peer == "0")) return std::nullopt;
+        if (action.kind == RoomAction::Kind::release) {
+            if (m.first.size() != 64) return std::nullopt;
+            action.token_hash = std::string(m.first);
+        } else {
+            action.by = m.first == "0" ? 0 : parse_id(m.first);
+        }
+        return action;
     }
 
     // ---- The room's remote peers
@@ -823,24 +895,30 @@ private:
     // ---- Answers to the loops
 
     // The room's remote members for a welcome, once the room's subscription is confirmed.
-    void fetch_members(Id meeting, MembersDone done) {
+    void fetch_members(Id meeting, bool with_lobby, MembersDone done) {
         if (!registered_) return done({});
         auto it = rooms_.find(meeting);
         if (it != rooms_.end() && it->second.local > 0 && it->second.sub != Subscription::active) {
-            it->second.waiters.push_back([this, meeting, done] { fetch_now(meeting, done); });
+            it->second.waiters.push_back([this, meeting, with_lobby, done] { fetch_now(meeting, with_lobby, done); });
             return;
         }
-        fetch_now(meeting, std::move(done));
+        fetch_now(meeting, with_lobby, std::move(done));
     }
 
-    // Reads the room's hash (an empty list when Redis is away).
-    void fetch_now(Id meeting, MembersDone done) {
+    // Reads the room's hash, and its lobby's when asked: both requests leave together, so one
+    // round trip (an empty list when Redis is away).
+    void fetch_now(Id meeting, bool with_lobby, MembersDone done) {
         if (!registered_) return done({});
+        auto room = std::make_shared<RemoteRoom>();
+        if (with_lobby) {
+            std::vector<std::string> lobby{"HGETALL", room_lobby_key(meeting)};
+            commands_->request(lobby, [this, room](Reply reply) { room->waiting = remote_peers(reply); });
+        }
         std::vector<std::string> args{"HGETALL", room_members_key(meeting)};
-        commands_->request(args, [this, meeting, done = std::move(done)](Reply reply) {
-            std::vector<PeerInfo> peers = remote_peers(reply);
-            learn_remote(meeting, peers);
-            done(std::move(peers));
+        commands_->request(args, [this, meeting, room, done = std::move(done)](Reply reply) {
+            room->members = remote_peers(reply);
+            learn_remote(meeting, room->members);
+            done(std::move(*room));
         });
     }
 

@@ -16,6 +16,8 @@ public:
     BusState state() const override { return BusState::local; }
     void joined(Id, const RoomMember&) override {}
     void left(Id, const RoomMember&) override {}
+    void waiting(Id, const RoomMember&) override {}
+    void admitted(Id, const RoomMember&) override {}
 
     void broadcast(Id meeting, const RoomEvent& event, const RoomMember* except) override {
         hub_.broadcast(meeting, event, except);
@@ -29,8 +31,11 @@ public:
         hub_.close_room(meeting, code, reason);
     }
 
+    void act(Id meeting, const RoomAction& action) override { hub_.act(meeting, action); }
+
     Task<bool> send_to_remote_peer(Id, std::string, Frame) override { co_return false; }
     Task<std::vector<PeerInfo>> remote_members(Id) override { co_return std::vector<PeerInfo>{}; }
+    Task<RemoteRoom> remote_room(Id, bool) override { co_return RemoteRoom{}; }
     void stop() override {}
 
 private:

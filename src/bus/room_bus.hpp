@@ -37,6 +37,10 @@ public:
     // RoomHub::leave), so that the other instances can list it.
     virtual void joined(Id meeting, const RoomMember& member) = 0;
     virtual void left(Id meeting, const RoomMember& member) = 0;
+    // A member of this instance waits in the room's lobby (after RoomHub::join(..., waiting)),
+    // or was let in from it (after RoomHub::admit); left() ends either.
+    virtual void waiting(Id meeting, const RoomMember& member) = 0;
+    virtual void admitted(Id meeting, const RoomMember& member) = 0;
 
     // Sends the event to every member of the room on every instance but `except` (a member of
     // this instance). Callable from any thread.
@@ -47,11 +51,19 @@ public:
                           const RoomMember* except = nullptr) = 0;
     // Closes every connection of the room on every instance, after what is queued for it.
     virtual void close_room(Id meeting, std::uint16_t code, const std::string& reason) = 0;
+    // Hands a moderator's action to the connections it concerns on every instance.
+    virtual void act(Id meeting, const RoomAction& action) = 0;
 
     // Sends a castera.v2 frame to a peer on another instance; false when no instance has it.
     virtual Task<bool> send_to_remote_peer(Id meeting, std::string peer_id, Frame frame) = 0;
     // The room's members on the other instances.
     virtual Task<std::vector<PeerInfo>> remote_members(Id meeting) = 0;
+    // The same, and with `with_lobby` those waiting in its lobby there, in one round trip.
+    struct RemoteRoom {
+        std::vector<PeerInfo> members;
+        std::vector<PeerInfo> waiting;
+    };
+    virtual Task<RemoteRoom> remote_room(Id meeting, bool with_lobby) = 0;
 
     // Tells the other instances that this one's participants are gone and stops. Called once
     // the event loops no longer run and before they are destroyed; the destructor calls it too.

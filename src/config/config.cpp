@@ -169,6 +169,10 @@ void read_limits(Config& c) {
     if (auto v = env("CASTERA_WS_MAX_CONNECTIONS_PER_ROOM"))
         c.ws_max_connections_per_room =
             static_cast<int>(parse_integer_setting("CASTERA_WS_MAX_CONNECTIONS_PER_ROOM", *v, 1, 10000000));
+    if (auto v = env("CASTERA_WS_HISTORY_MESSAGES"))
+        c.ws_history_messages = static_cast<int>(parse_integer_setting("CASTERA_WS_HISTORY_MESSAGES", *v, 0, 1000));
+    if (auto v = env("CASTERA_WS_RESUME_SECONDS"))
+        c.ws_resume_window = std::chrono::seconds(parse_integer_setting("CASTERA_WS_RESUME_SECONDS", *v, 0, 3600));
     if (auto v = env("CASTERA_WS_MAX_QUEUED_FRAMES"))
         c.ws_max_queued_frames = static_cast<std::size_t>(
             parse_integer_setting("CASTERA_WS_MAX_QUEUED_FRAMES", *v, 1, 1 << 20));

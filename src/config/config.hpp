@@ -67,6 +67,8 @@ struct Config {
     std::chrono::seconds ws_idle_timeout{60};  // pinged at half of it, dropped at all of it
     int ws_max_connections_per_user = 50;    // in this process
     int ws_max_connections_per_room = 1000;  // in this process
+    int ws_history_messages = 50;            // stored chats in a castera.v2 welcome
+    std::chrono::seconds ws_resume_window{30};  // a dropped castera.v2 connection is held this long
 
     // The log (CASTERA_LOG_LEVEL, CASTERA_LOG_FORMAT).
     log::Level log_level = log::Level::info;

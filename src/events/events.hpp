@@ -43,8 +43,36 @@ struct ParticipantStateChanged {
     Id by = 0;  // the participant themselves, or a moderator
 };
 
+// A meeting room's controls changed (PATCH .../room/): the room is told, and when the lobby
+// opens those waiting in it come in.
+struct RoomSettingsChanged {
+    Id meeting = 0;
+    RoomSettings before;
+    RoomSettings after;  // without the banned list
+    Id by = 0;
+};
+// A moderator removed a user from the room (kick): banned, every connection of theirs closed.
+struct ParticipantKicked {
+    Id meeting = 0;
+    Id user = 0;
+    Id by = 0;
+};
+struct ParticipantUnbanned {
+    Id meeting = 0;
+    Id user = 0;
+    Id by = 0;
+};
+// A moderator let a user in past the lobby (admitted), or sent them away (denied).
+struct LobbyDecided {
+    Id meeting = 0;
+    Id user = 0;
+    Id by = 0;
+    bool admitted = false;
+};
+
 using Event = std::variant<MeetingCreated, MeetingUpdated, MeetingDeleted, ChatsPosted, RecordingCreated,
-                           ParticipantStateChanged>;
+                           ParticipantStateChanged, RoomSettingsChanged, ParticipantKicked, ParticipantUnbanned,
+                           LobbyDecided>;
 
 class EventSink {
 public:

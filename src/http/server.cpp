@@ -55,8 +55,9 @@ Task<void> upgrade(beast::tcp_stream&& stream, BeastRequest&& req, const std::st
         co_return;
     }
     auto& grant = std::get<api::UpgradeGrant>(decision);
+    realtime::RoomDoor door{grant.locked, grant.lobby, grant.admitted};
     co_await realtime::serve_websocket(std::move(stream), std::move(req), std::move(grant.user),
-                                       std::move(grant.meeting), loop.rooms);
+                                       std::move(grant.meeting), door, loop.rooms);
 }
 
 // Answers a request that could not be read; the connection is closed after it.

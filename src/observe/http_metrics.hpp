@@ -20,7 +20,7 @@ class HttpMetrics {
 public:
     // Routes of the table, then the admin console's pages, the web pages (web/), and one for
     // paths that match none.
-    static constexpr std::size_t kMaxRoutes = 48;
+    static constexpr std::size_t kMaxRoutes = 64;
     static constexpr std::size_t kAdminPages = kMaxRoutes - 3;
     static constexpr std::size_t kWebPages = kMaxRoutes - 2;
     static constexpr std::size_t kUnmatched = kMaxRoutes - 1;

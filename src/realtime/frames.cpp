@@ -30,6 +30,18 @@ void write_flags(JsonWriter& w, const ParticipantState& s) {
 
 }  // namespace
 
+void write_chat(JsonWriter& w, const Message& m) {
+    w.begin_object();
+    w.field("type", "chat");
+    w.field("id", m.id);
+    w.field("meeting", m.meeting_id);
+    w.field("user", m.user_id);
+    w.field("user_email", m.user_email);
+    w.field("content", m.content);
+    w.field("timestamp", iso8601_text(m.timestamp).view());
+    w.end_object();
+}
+
 RoomEvent chat_event(const Message& m) {
     Frame compat = make_frame([&](JsonWriter& w) {
         w.begin_object();
@@ -37,17 +49,7 @@ RoomEvent chat_event(const Message& m) {
         w.field("sender", m.user_email);
         w.end_object();
     });
-    Frame typed = make_frame([&](JsonWriter& w) {
-        w.begin_object();
-        w.field("type", "chat");
-        w.field("id", m.id);
-        w.field("meeting", m.meeting_id);
-        w.field("user", m.user_id);
-        w.field("user_email", m.user_email);
-        w.field("content", m.content);
-        w.field("timestamp", iso8601_text(m.timestamp).view());
-        w.end_object();
-    });
+    Frame typed = make_frame([&](JsonWriter& w) { write_chat(w, m); });
     return {std::move(compat), std::move(typed)};
 }
 
@@ -98,7 +100,7 @@ RoomEvent presence_event(std::string_view what, const PeerInfo& who) {
     return make_presence(what, who.peer_id, who.user_id, who.email);
 }
 
-RoomEvent participant_state_event(const ParticipantState& s) {
+RoomEvent participant_state_event(const ParticipantState& s, Id by) {
     return {nullptr, make_frame([&](JsonWriter& w) {
                 w.begin_object();
                 w.field("type", "participant_state");
@@ -107,8 +109,81 @@ RoomEvent participant_state_event(const ParticipantState& s) {
                 w.field("user_email", s.user_email);
                 w.key("state");
                 write_flags(w, s);
+                if (by != 0 && by != s.user_id) w.field("by", by);
                 w.end_object();
             })};
+}
+
+RoomEvent room_settings_event(bool locked, bool lobby) {
+    return {nullptr, make_frame([&](JsonWriter& w) {
+                w.begin_object();
+                w.field("type", "room");
+                w.field("locked", locked);
+                w.field("lobby", lobby);
+                w.end_object();
+            })};
+}
+
+namespace {
+
+// {"type": <type>, "user", "user_email", "peer_id"}: someone of the lobby, for moderators.
+RoomEvent lobby_event(std::string_view type, const RoomMember& who) {
+    RoomEvent event{nullptr, make_frame([&](JsonWriter& w) {
+                        w.begin_object();
+                        w.field("type", type);
+                        w.field("user", who.user_id);
+                        w.field("user_email", who.email);
+                        w.field("peer_id", who.peer_id);
+                        w.end_object();
+                    })};
+    event.moderators_only = true;
+    return event;
+}
+
+void write_waiting(JsonWriter& w, const PeerInfo& p) {
+    w.begin_object();
+    w.field("user", p.user_id);
+    w.field("user_email", p.email);
+    w.field("peer_id", p.peer_id);
+    w.end_object();
+}
+
+}  // namespace
+
+RoomEvent lobby_request_event(const RoomMember& who) { return lobby_event("lobby_request", who); }
+RoomEvent lobby_left_event(const RoomMember& who) { return lobby_event("lobby_left", who); }
+
+Frame kicked_frame(Id by) {
+    return make_frame([&](JsonWriter& w) {
+        w.begin_object();
+        w.field("type", "kicked");
+        w.field("by", by);
+        w.end_object();
+    });
+}
+
+Frame lobby_frame(std::string_view status) {
+    return make_frame([&](JsonWriter& w) {
+        w.begin_object();
+        w.field("type", "lobby");
+        w.field("status", status);
+        w.end_object();
+    });
+}
+
+Frame private_chat_frame(const RoomMember& from, std::string_view to, std::string_view content, TimePoint at) {
+    return make_frame([&](JsonWriter& w) {
+        w.begin_object();
+        w.field("type", "chat");
+        w.field("private", true);
+        w.field("from", from.peer_id);
+        w.field("to", to);
+        w.field("user", from.user_id);
+        w.field("user_email", from.email);
+        w.field("content", content);
+        w.field("timestamp", iso8601_text(at).view());
+        w.end_object();
+    });
 }
 
 RoomEvent meeting_status_event(Id meeting, std::string_view status) {
@@ -121,16 +196,18 @@ RoomEvent meeting_status_event(Id meeting, std::string_view status) {
             })};
 }
 
-Frame welcome_frame(const RoomMember& self, const Meeting& meeting,
-                    const std::vector<std::shared_ptr<RoomMember>>& peers, const std::vector<PeerInfo>& remote,
-                    const std::vector<ParticipantState>& states, const Config::Ice& ice) {
+Frame welcome_frame(const WelcomeParts& p) {
     return make_frame([&](JsonWriter& w) {
+        const RoomMember& self = p.self;
+        const Meeting& meeting = p.meeting;
+        const std::vector<ParticipantState>& states = p.snapshot.states;
         w.begin_object();
         w.field("type", "welcome");
         w.field("protocol", "castera.v2");
         w.field("peer_id", self.peer_id);
         w.field("user", self.user_id);
         w.field("user_email", self.email);
+        w.field("role", self.moderator ? "moderator" : "participant");
         w.key("meeting");
         w.begin_object();
         w.field("id", meeting.id);
@@ -139,13 +216,30 @@ Frame welcome_frame(const RoomMember& self, const Meeting& meeting,
         w.field("status", meeting.status);
         w.field("owner", meeting.user_id);
         w.end_object();
+        w.key("room");
+        w.begin_object();
+        w.field("locked", p.snapshot.locked);
+        w.field("lobby", p.snapshot.lobby);
+        w.end_object();
         w.key("participants");
         w.begin_array();
-        for (const auto& peer : peers) write_participant(w, peer->peer_id, peer->user_id, peer->email, states);
-        for (const auto& peer : remote) write_participant(w, peer.peer_id, peer.user_id, peer.email, states);
+        for (const auto& peer : p.peers) write_participant(w, peer->peer_id, peer->user_id, peer->email, states);
+        for (const auto& peer : p.remote) write_participant(w, peer.peer_id, peer.user_id, peer.email, states);
+        w.end_array();
+        w.key("history");
+        w.begin_array();
+        for (const Message& m : p.snapshot.history) write_chat(w, m);
         w.end_array();
         w.key("ice_servers");
-        realtime::write_ice_servers(w, ice, self.user_id, std::chrono::system_clock::now());
+        realtime::write_ice_servers(w, p.ice, self.user_id, std::chrono::system_clock::now());
+        if (!p.resume_token.empty()) w.field("resume_token", p.resume_token);
+        w.field("resumed", p.resumed);
+        if (p.lobby) {
+            w.key("lobby");
+            w.begin_array();
+            for (const PeerInfo& waiting : *p.lobby) write_waiting(w, waiting);
+            w.end_array();
+        }
         w.end_object();
     });
 }

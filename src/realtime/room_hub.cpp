@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "util/cpu.hpp"
+#include "util/encoding.hpp"
+#include "util/random.hpp"
 
 namespace castera {
 
@@ -22,13 +24,37 @@ RoomHub::Admission RoomHub::check(Id meeting, Id user, int max_per_room, int max
 }
 
 RoomHub::Admission RoomHub::join(Id meeting, const std::shared_ptr<RoomMember>& member, int max_per_room,
-                                 int max_per_user) {
+                                 int max_per_user, bool waiting) {
     std::lock_guard lock(mutex_);
     Admission verdict = fits(meeting, member->user_id, max_per_room, max_per_user);
     if (verdict != Admission::allowed) return verdict;
-    rooms_[meeting].push_back(Entry{member, member.get(), member->typed, member->loop});
+    rooms_[meeting].push_back(Entry{member, member.get(), member->typed, member->moderator, waiting, member->loop});
     ++per_user_[member->user_id];
     return verdict;
+}
+
+bool RoomHub::admit(Id meeting, const RoomMember* member) {
+    std::lock_guard lock(mutex_);
+    auto it = rooms_.find(meeting);
+    if (it == rooms_.end()) return false;
+    for (Entry& entry : it->second)
+        if (entry.raw == member && entry.waiting) {
+            entry.waiting = false;
+            return true;
+        }
+    return false;
+}
+
+bool RoomHub::replace(Id meeting, const RoomMember* dropped, const std::shared_ptr<RoomMember>& successor) {
+    std::lock_guard lock(mutex_);
+    auto it = rooms_.find(meeting);
+    if (it == rooms_.end()) return false;
+    for (Entry& entry : it->second)
+        if (entry.raw == dropped) {
+            entry = Entry{successor, successor.get(), successor->typed, successor->moderator, false, successor->loop};
+            return true;
+        }
+    return false;
 }
 
 void RoomHub::leave(Id meeting, const RoomMember* member) {
@@ -56,8 +82,64 @@ std::vector<std::shared_ptr<RoomMember>> RoomHub::members(Id meeting) {
     if (it == rooms_.end()) return out;
     out.reserve(it->second.size());
     for (auto& entry : it->second)
+        if (!entry.waiting)
+            if (auto strong = entry.member.lock()) out.push_back(std::move(strong));
+    return out;
+}
+
+std::vector<std::shared_ptr<RoomMember>> RoomHub::waiting(Id meeting) {
+    std::vector<std::shared_ptr<RoomMember>> out;
+    std::lock_guard lock(mutex_);
+    auto it = rooms_.find(meeting);
+    if (it == rooms_.end()) return out;
+    for (auto& entry : it->second)
+        if (entry.waiting)
+            if (auto strong = entry.member.lock()) out.push_back(std::move(strong));
+    return out;
+}
+
+std::vector<std::shared_ptr<RoomMember>> RoomHub::all_members(Id meeting) {
+    std::vector<std::shared_ptr<RoomMember>> out;
+    std::lock_guard lock(mutex_);
+    auto it = rooms_.find(meeting);
+    if (it == rooms_.end()) return out;
+    for (auto& entry : it->second)
         if (auto strong = entry.member.lock()) out.push_back(std::move(strong));
     return out;
+}
+
+RoomHub::UserHere RoomHub::find_user(Id meeting, Id user) {
+    UserHere out;
+    std::lock_guard lock(mutex_);
+    auto it = rooms_.find(meeting);
+    if (it == rooms_.end()) return out;
+    for (auto& entry : it->second) {
+        if (entry.member.expired()) continue;
+        auto member = entry.member.lock();
+        if (!member || member->user_id != user) continue;
+        (entry.waiting ? out.waiting : out.in_room) = true;
+    }
+    return out;
+}
+
+void RoomHub::act(Id meeting, const RoomAction& action) {
+    if (action.kind == RoomAction::Kind::release) {
+        if (auto member = resume_.take_hashed(action.token_hash, meeting, action.user)) member->act(action);
+        return;
+    }
+    std::vector<std::shared_ptr<RoomMember>> concerned;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = rooms_.find(meeting);
+        if (it == rooms_.end()) return;
+        for (auto& entry : it->second) {
+            auto member = entry.member.lock();
+            if (!member) continue;
+            bool everyone_waiting = action.kind == RoomAction::Kind::open_lobby && action.user == 0;
+            if (everyone_waiting ? entry.waiting : member->user_id == action.user) concerned.push_back(std::move(member));
+        }
+    }
+    for (auto& member : concerned) member->act(action);
 }
 
 namespace {
@@ -69,6 +151,10 @@ bool same_member(const std::weak_ptr<RoomMember>& a, const std::weak_ptr<RoomMem
 }
 
 }  // namespace
+
+bool RoomHub::receives(const Entry& entry, const RoomEvent& event) {
+    return !entry.waiting && frame_for(event, entry.typed) && (!event.moderators_only || entry.moderator);
+}
 
 // One handler per event loop with members to reach rather than one per member: a loop gets a
 // room's event in one wake-up and hands it to its members in one turn, and the loops work in
@@ -93,7 +179,7 @@ void RoomHub::broadcast(Id meeting, const RoomEvent& event, const RoomMember* ex
             from_a_loop = from_a_loop || on_this_loop;
             if (entry.raw == except) {
                 excepted = entry.member;
-            } else if (!frame_for(event, entry.typed)) {
+            } else if (!receives(entry, event)) {
                 continue;
             } else if (on_this_loop) {
                 if (auto member = entry.member.lock()) here.push_back(std::move(member));
@@ -121,7 +207,7 @@ void RoomHub::deliver_on_this_loop(Id meeting, const RoomEvent& event, const std
         if (it == rooms_.end()) return;
         receivers.reserve(it->second.size());
         for (const Entry& entry : it->second) {
-            if (entry.loop != loop || !frame_for(event, entry.typed) || same_member(entry.member, except)) continue;
+            if (entry.loop != loop || !receives(entry, event) || same_member(entry.member, except)) continue;
             if (auto member = entry.member.lock()) receivers.push_back(std::move(member));
         }
     }
@@ -131,14 +217,16 @@ void RoomHub::deliver_on_this_loop(Id meeting, const RoomEvent& event, const std
 bool RoomHub::send_to_peer(Id meeting, std::string_view peer_id, const Frame& frame) {
     for (auto& member : members(meeting))
         if (member->peer_id == peer_id) {
+            if (!member->typed) return false;
             member->deliver(frame);
             return true;
         }
     return false;
 }
 
+// Those waiting in the lobby too.
 void RoomHub::close_room(Id meeting, std::uint16_t code, const std::string& reason) {
-    for (auto& member : members(meeting)) member->close_after_queue(code, reason);
+    for (auto& member : all_members(meeting)) member->close_after_queue(code, reason);
 }
 
 void RoomHub::close_all(std::uint16_t code, const std::string& reason) {
@@ -153,6 +241,56 @@ void RoomHub::close_all(std::uint16_t code, const std::string& reason) {
 }
 
 std::size_t RoomHub::member_count(Id meeting) { return members(meeting).size(); }
+
+// ---- resume tokens
+
+std::string ResumeTokens::issue(Id meeting, const std::shared_ptr<RoomMember>& member) {
+    std::string token = "r_" + random_token(32);
+    std::string hash = sha256_hex(token);
+    std::lock_guard lock(mutex_);
+    if (auto old = hash_of_.find(member.get()); old != hash_of_.end()) {
+        by_hash_.erase(old->second);
+        hash_of_.erase(old);
+    }
+    by_hash_[hash] = Entry{meeting, member->user_id, member, member.get()};
+    hash_of_[member.get()] = std::move(hash);
+    return token;
+}
+
+std::shared_ptr<RoomMember> ResumeTokens::take_hashed(const std::string& hash, Id meeting, Id user) {
+    std::lock_guard lock(mutex_);
+    auto it = by_hash_.find(hash);
+    if (it == by_hash_.end() || it->second.meeting != meeting || it->second.user != user) return nullptr;
+    std::shared_ptr<RoomMember> member = it->second.member.lock();
+    hash_of_.erase(it->second.raw);
+    by_hash_.erase(it);
+    return member;
+}
+
+std::shared_ptr<RoomMember> ResumeTokens::take(std::string_view token, Id meeting, Id user) {
+    return take_hashed(sha256_hex(token), meeting, user);
+}
+
+bool ResumeTokens::valid(std::string_view token, Id meeting, Id user) {
+    std::string hash = sha256_hex(token);
+    std::lock_guard lock(mutex_);
+    auto it = by_hash_.find(hash);
+    return it != by_hash_.end() && it->second.meeting == meeting && it->second.user == user &&
+           !it->second.member.expired();
+}
+
+void ResumeTokens::forget(const RoomMember* member) {
+    std::lock_guard lock(mutex_);
+    auto it = hash_of_.find(member);
+    if (it == hash_of_.end()) return;
+    by_hash_.erase(it->second);
+    hash_of_.erase(it);
+}
+
+std::size_t ResumeTokens::size() {
+    std::lock_guard lock(mutex_);
+    return by_hash_.size();
+}
 
 std::size_t RoomHub::room_count() {
     std::lock_guard lock(mutex_);

@@ -6,12 +6,25 @@
 
 #include "bus/room_bus.hpp"
 #include "realtime/room_hub.hpp"
+#include "services/services.hpp"
 
 namespace castera::realtime {
 
-class RoomRoster {
+class RoomRoster final : public services::RoomPresence {
 public:
     RoomRoster(RoomHub& hub, RoomBus& bus) : hub_(hub), bus_(bus) {}
+
+    // Whether the user is in the room or its lobby, here or on another instance.
+    Task<Found> find(Id meeting, Id user) override {
+        RoomHub::UserHere here = hub_.find_user(meeting, user);
+        Found out{here.in_room, here.waiting};
+        if ((!out.in_room || !out.waiting) && bus_.spans_instances()) {
+            RoomBus::RemoteRoom remote = co_await bus_.remote_room(meeting, true);
+            for (const auto& p : remote.members) out.in_room = out.in_room || p.user_id == user;
+            for (const auto& p : remote.waiting) out.waiting = out.waiting || p.user_id == user;
+        }
+        co_return out;
+    }
 
     // This instance's members first, then the other instances'.
     Task<std::vector<PeerInfo>> members(Id meeting) {

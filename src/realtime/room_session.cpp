@@ -14,6 +14,7 @@
 
 #include "observe/log.hpp"
 #include "realtime/frames.hpp"
+#include "util/time.hpp"
 
 namespace castera::realtime {
 namespace {
@@ -75,6 +76,7 @@ std::optional<ParticipantFlag> flag_named(std::string_view name) {
 struct RoomSession::ChatQueue {
     std::vector<std::string> waiting;
     bool storing = false;                  // a coroutine is storing and publishing
+    bool admitting = false;                // a coroutine lets the session in from the lobby
     asio::steady_timer* reader = nullptr;  // the reader, waiting for the queue to shrink
 
     void wake_reader() {
@@ -92,9 +94,9 @@ Task<void> RoomSession::wait_for_chats(ChatQueue& chats) {
     co_await timer.async_wait(use_tuple);
 }
 
-RoomSession::RoomSession(RoomDeps& deps, SessionPeer& peer, const User& user, const Meeting& meeting)
+RoomSession::RoomSession(RoomDeps& deps, std::shared_ptr<SessionPeer> peer, const User& user, const Meeting& meeting)
     : deps_(deps),
-      peer_(peer),
+      peer_(std::move(peer)),
       user_(user),
       meeting_(meeting),
       tokens_(deps.limits.message_burst),
@@ -114,30 +116,139 @@ bool RoomSession::take_message_token() {
     return true;
 }
 
-void RoomSession::send_error(std::string_view code, std::string_view message) { peer_.send(error_frame(code, message)); }
+void RoomSession::send_error(std::string_view code, std::string_view message) { peer_->send(error_frame(code, message)); }
 
-Task<void> RoomSession::send_welcome() {
+Task<void> RoomSession::enter() {
+    deps_.bus.joined(meeting_.id, *peer_);
+    if (peer_->typed) co_await send_welcome();
+    deps_.bus.presence(meeting_.id, "joined", *peer_, peer_.get());
+    in_room_ = true;
+    deps_.attendance.entered(meeting_.id, *peer_);
+}
+
+void RoomSession::wait_in_lobby() {
+    waiting_ = true;
+    deps_.bus.waiting(meeting_.id, *peer_);
+    peer_->send_welcome(lobby_frame("waiting"));
+    deps_.bus.broadcast(meeting_.id, lobby_request_event(*peer_));
+}
+
+Task<void> RoomSession::resume(std::vector<Frame> kept) {
+    in_room_ = true;  // it was: the room saw no `left`, and sees no `joined`
+    co_await build_welcome(true, std::move(kept));
+}
+
+Task<void> RoomSession::send_welcome() { co_await build_welcome(false, {}); }
+
+// Everything but the local members is read after the connection joined the hub (and its
+// room's channel): a change made meanwhile is either in the welcome or queued behind it.
+Task<void> RoomSession::build_welcome(bool resumed, std::vector<Frame> kept) {
+    bool moderator = peer_->moderator;
+    RoomBus::RemoteRoom remote;
+    if (deps_.bus.spans_instances()) remote = co_await deps_.bus.remote_room(meeting_.id, moderator);
+    // A resumed connection had the history: what it missed comes as the kept frames.
+    RoomSnapshot snapshot = co_await deps_.services.rooms.snapshot(meeting_, resumed ? 0 : deps_.limits.history_messages);
     auto peers = deps_.hub.members(meeting_.id);
-    std::vector<PeerInfo> remote;
-    if (deps_.bus.spans_instances()) remote = co_await deps_.bus.remote_members(meeting_.id);
-    auto states = co_await deps_.services.participants.list(meeting_);
-    peer_.send_welcome(welcome_frame(peer_, meeting_, peers, remote, states, deps_.ice));
+    std::vector<PeerInfo> lobby;
+    if (moderator) {
+        for (const auto& w : deps_.hub.waiting(meeting_.id)) lobby.push_back(PeerInfo{w->peer_id, w->user_id, w->email});
+        lobby.insert(lobby.end(), remote.waiting.begin(), remote.waiting.end());
+    }
+    std::string token;
+    if (deps_.limits.resume_window.count() > 0) token = deps_.hub.resume_tokens().issue(meeting_.id, peer_);
+    WelcomeParts parts{.self = *peer_,
+                       .meeting = meeting_,
+                       .peers = peers,
+                       .remote = remote.members,
+                       .snapshot = snapshot,
+                       .ice = deps_.ice,
+                       .resume_token = token,
+                       .resumed = resumed,
+                       .lobby = moderator ? &lobby : nullptr};
+    peer_->send_welcome(welcome_frame(parts), std::move(kept));
+}
+
+void RoomSession::act(const RoomAction& action) {
+    using Kind = RoomAction::Kind;
+    switch (action.kind) {
+        case Kind::kick:
+            if (peer_->typed) peer_->send(kicked_frame(action.by));
+            peer_->close_after_queue(kCloseRemoved, "removed from the meeting");
+            break;
+        case Kind::deny:
+            if (!waiting_) break;
+            peer_->send(lobby_frame("denied"));
+            peer_->close_after_queue(kCloseRemoved, "not admitted to the meeting");
+            break;
+        case Kind::admit:
+        case Kind::open_lobby: {
+            if (!waiting_) break;
+            if (!chats_) chats_ = std::make_shared<ChatQueue>();
+            if (chats_->admitting) break;
+            chats_->admitting = true;
+            asio::co_spawn(peer_->loop, admit_from_lobby(*this), asio::detached);
+            break;
+        }
+        case Kind::release: break;  // the connection's own business (ws_session)
+    }
+}
+
+// Out of the lobby, into the room, as enter() does. The reader waits for it in finish().
+Task<void> RoomSession::admit_from_lobby(RoomSession& s) {
+    std::shared_ptr<ChatQueue> work = s.chats_;
+    struct Done {
+        std::shared_ptr<ChatQueue> work;
+        ~Done() {
+            work->admitting = false;
+            work->wake_reader();
+        }
+    } done{work};
+    if (!s.deps_.hub.admit(s.meeting_.id, s.peer_.get())) co_return;
+    s.waiting_ = false;
+    // Held (before anything can reach it), so that nothing of the room comes before its welcome.
+    s.peer_->hold_for_welcome();
+    s.deps_.bus.admitted(s.meeting_.id, *s.peer_);
+    try {
+        co_await s.send_welcome();
+    } catch (const std::exception& e) {
+        s.deps_.counters.errors_logged.add();
+        log::warning("room", "a welcome from the lobby failed", {{"meeting", s.meeting_.id}, {"error", e.what()}});
+        s.peer_->close_now(kCloseServerError, "internal error");
+        co_return;
+    }
+    s.deps_.bus.presence(s.meeting_.id, "joined", *s.peer_, s.peer_.get());
+    s.in_room_ = true;
+    s.deps_.attendance.entered(s.meeting_.id, *s.peer_);
+}
+
+void RoomSession::leave() {
+    deps_.hub.resume_tokens().forget(peer_.get());
+    deps_.hub.leave(meeting_.id, peer_.get());
+    deps_.bus.left(meeting_.id, *peer_);
+    if (in_room_) {
+        deps_.bus.presence(meeting_.id, "left", *peer_);
+        in_room_ = false;
+        deps_.attendance.left(meeting_.id, *peer_);
+    } else if (waiting_) {
+        deps_.bus.broadcast(meeting_.id, lobby_left_event(*peer_));
+        waiting_ = false;
+    }
 }
 
 Task<void> RoomSession::on_message(std::string_view payload, bool text) {
     deps_.counters.ws_frames_received.add();
     if (!text) {
-        if (peer_.typed) send_error("invalid_frame", "binary frames are not supported");
-        else peer_.close_now(kCloseUnsupported, "binary frames are not supported");
+        if (peer_->typed) send_error("invalid_frame", "binary frames are not supported");
+        else peer_->close_now(kCloseUnsupported, "binary frames are not supported");
         co_return;
     }
     if (!take_message_token()) {
         deps_.counters.ws_dropped_rate_limit.add();
-        if (peer_.typed) send_error("rate_limited", "too many frames; this one was dropped");
-        else peer_.close_now(kClosePolicy, "message rate limit exceeded");
+        if (peer_->typed) send_error("rate_limited", "too many frames; this one was dropped");
+        else peer_->close_now(kClosePolicy, "message rate limit exceeded");
         co_return;
     }
-    if (peer_.typed) co_await on_typed_frame(payload);
+    if (peer_->typed) co_await on_typed_frame(payload);
     else co_await on_compat_frame(payload);
 }
 
@@ -168,9 +279,9 @@ Task<void> RoomSession::store_waiting_chats(RoomSession& s, std::shared_ptr<Chat
         if (!failure.empty()) {
             s.deps_.counters.db_errors.add();
             log::warning("room", "a chat could not be stored; the connection is closed",
-                         {{"meeting", s.meeting_.id}, {"peer", s.peer_.peer_id}, {"error", failure}});
+                         {{"meeting", s.meeting_.id}, {"peer", s.peer_->peer_id}, {"error", failure}});
             chats->waiting.clear();
-            s.peer_.close_now(kCloseServerError, "the database is unavailable");
+            s.peer_->close_now(kCloseServerError, "the database is unavailable");
             co_return;
         }
     }
@@ -190,7 +301,7 @@ Task<void> RoomSession::queue_chat(std::string content) {
 Task<void> RoomSession::finish() {
     if (!chats_) co_return;
     std::shared_ptr<ChatQueue> chats = chats_;
-    while (chats->storing) co_await wait_for_chats(*chats);
+    while (chats->storing || chats->admitting) co_await wait_for_chats(*chats);
 }
 
 // The old server's protocol: {"message": "..."} in; anything else closes the connection.
@@ -198,7 +309,7 @@ Task<void> RoomSession::on_compat_frame(std::string_view text) {
     std::uint16_t close_code = 0;
     auto content = read_chat_text(text, close_code);
     if (!content) {
-        peer_.close_now(close_code, close_code == kCloseInvalidJson ? "invalid JSON" : "expected {\"message\": \"...\"}");
+        peer_->close_now(close_code, close_code == kCloseInvalidJson ? "invalid JSON" : "expected {\"message\": \"...\"}");
         co_return;
     }
     if (is_blank(*content)) co_return;
@@ -212,7 +323,30 @@ Task<void> RoomSession::on_typed_chat(const boost::json::object& frame) {
         send_error("invalid_chat", "a chat frame needs a non-blank \"content\" string");
         co_return;
     }
+    if (member(frame, "to")) {
+        co_await on_private_chat(frame, std::string(content->get_string()));
+        co_return;
+    }
     co_await queue_chat(std::string(content->get_string()));
+}
+
+// To one peer (wherever it is connected) and back to the sender; never stored.
+Task<void> RoomSession::on_private_chat(const boost::json::object& frame, std::string content) {
+    const auto* to = member(frame, "to");
+    if (!to->is_string() || to->get_string().empty() || to->get_string() == peer_->peer_id) {
+        send_error("unknown_peer", "\"to\" must name another peer of this room");
+        co_return;
+    }
+    std::string addressee(to->get_string());
+    Frame chat = private_chat_frame(*peer_, addressee, content, now_utc());
+    bool delivered = deps_.hub.send_to_peer(meeting_.id, addressee, chat);
+    if (!delivered && deps_.bus.spans_instances())
+        delivered = co_await deps_.bus.send_to_remote_peer(meeting_.id, addressee, chat);
+    if (!delivered) {
+        send_error("unknown_peer", "no peer " + addressee + " in this room");
+        co_return;
+    }
+    peer_->send(chat);
 }
 
 Task<void> RoomSession::on_signal(const boost::json::object& frame) {
@@ -230,12 +364,12 @@ Task<void> RoomSession::on_signal(const boost::json::object& frame) {
                                                           : "an offer or answer needs data.sdp");
         co_return;
     }
-    if (!to || !to->is_string() || to->get_string() == peer_.peer_id) {
+    if (!to || !to->is_string() || to->get_string() == peer_->peer_id) {
         send_error("unknown_peer", "\"to\" must name another peer of this room");
         co_return;
     }
     std::string data_json = boost::json::serialize(*data);
-    Frame signal = signal_frame(peer_, signal_type, data_json);
+    Frame signal = signal_frame(*peer_, signal_type, data_json);
     bool delivered = deps_.hub.send_to_peer(meeting_.id, to->get_string(), signal);
     // Not here: the peer may be on another instance (one round trip to Redis, none otherwise).
     if (!delivered && deps_.bus.spans_instances()) {
@@ -271,6 +405,42 @@ Task<void> RoomSession::on_state_change(const boost::json::object& frame) {
     co_await deps_.services.participants.change_own(user_, meeting_, std::move(updates));
 }
 
+// {"type":"moderate","action":"mute_audio"|...,"user":<id>}: moderators only, on someone of
+// this meeting other than themselves (services::RoomControl decides).
+Task<void> RoomSession::on_moderate(const boost::json::object& frame) {
+    if (!peer_->moderator) {
+        send_error("forbidden", "only the meeting's moderators may moderate");
+        co_return;
+    }
+    const auto* action_name = member(frame, "action");
+    const auto* target = member(frame, "user");
+    auto action = action_name && action_name->is_string()
+                      ? services::moderation_action_named(action_name->get_string())
+                      : std::nullopt;
+    if (!action) {
+        send_error("invalid_moderation", "\"action\" must be one of mute_audio, stop_video, stop_screen_share, "
+                                         "lower_hand, kick, unban, admit, deny");
+        co_return;
+    }
+    if (!target || !target->is_int64() || target->get_int64() <= 0) {
+        send_error("invalid_moderation", "\"user\" must be a user id");
+        co_return;
+    }
+    auto done = co_await deps_.services.rooms.moderate(user_, meeting_, target->get_int64(), *action);
+    if (done) co_return;
+    const services::Refusal& refusal = done.refusal();
+    if (refusal.kind == services::Refusal::Kind::forbidden) {
+        send_error("forbidden", "only the meeting's moderators may moderate");
+    } else if (refusal.kind == services::Refusal::Kind::not_found) {
+        send_error("invalid_moderation", "no user " + std::to_string(target->get_int64()) + " in this meeting");
+    } else {
+        std::string why = "this action cannot be done";
+        for (const auto& [field, messages] : refusal.fields.entries())
+            if (!messages.empty()) why = messages.front();
+        send_error("invalid_moderation", why);
+    }
+}
+
 // castera.v2: every frame is an object with a "type"; a bad frame gets an error frame and the
 // connection stays open.
 Task<void> RoomSession::on_typed_frame(std::string_view text) {
@@ -287,12 +457,17 @@ Task<void> RoomSession::on_typed_frame(std::string_view text) {
         co_return;
     }
     std::string_view kind = type->get_string();
+    if (waiting_ && kind != "ping") {
+        send_error("in_lobby", "waiting in the lobby for a moderator to admit you");
+        co_return;
+    }
     if (kind == "chat") co_await on_typed_chat(*frame);
+    else if (kind == "moderate") co_await on_moderate(*frame);
     else if (kind == "signal") co_await on_signal(*frame);
     else if (kind == "participant_state") co_await on_state_change(*frame);
     else if (kind == "ping") {
         const auto* id = member(*frame, "id");
-        peer_.send(pong_frame(id ? boost::json::serialize(*id) : std::string()));
+        peer_->send(pong_frame(id ? boost::json::serialize(*id) : std::string()));
     } else {
         send_error("unknown_type", "unknown frame type: " + std::string(kind));
     }

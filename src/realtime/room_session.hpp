@@ -1,17 +1,20 @@
-// One connection's life in a meeting's room, without the socket: what each client frame does
-// (both protocols, docs/PROTOCOL.md), the welcome, and the chats on their way to the store.
-// The transport (ws_session) reads frames and hands them here; the outbound side is the
-// member's own deliver/close. Built on narrow parts only, so unit tests drive it with a fake
-// member and an in-memory store.
+// One connection's life in a meeting's room, without the socket: its entry (straight in, or
+// through the lobby), what each client frame does (both protocols, docs/PROTOCOL.md), the
+// welcome, moderation, the chats on their way to the store, and its leaving. The transport
+// (ws_session) reads frames and hands them here; the outbound side is the member's own
+// deliver/close. Built on narrow parts only, so unit tests drive it with a fake member and an
+// in-memory store.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bus/room_bus.hpp"
 #include "config/config.hpp"
 #include "observe/counters.hpp"
+#include "realtime/room_attendance.hpp"
 #include "realtime/room_hub.hpp"
 #include "services/services.hpp"
 
@@ -30,6 +33,8 @@ struct RoomLimits {
     std::chrono::seconds idle_timeout{60};
     int max_connections_per_user = 50;
     int max_connections_per_room = 1000;
+    std::int64_t history_messages = 50;     // chats in a welcome
+    std::chrono::seconds resume_window{30};  // a dropped connection is held this long (0: never)
 };
 
 // What a room session needs, for one event loop.
@@ -41,6 +46,7 @@ struct RoomDeps {
     LoopCounters& counters;
     const RoomLimits& limits;
     const Config::Ice& ice;  // handed to each peer in its welcome
+    RoomAttendance& attendance;
 };
 
 // A room member that can also be closed at once, as the session needs its own connection.
@@ -49,10 +55,13 @@ public:
     using RoomMember::RoomMember;
     // On the member's loop: queue a frame for this connection only.
     virtual void send(const Frame& frame) = 0;
-    // On the member's loop: the welcome, ahead of whatever was queued while it was made.
-    virtual void send_welcome(Frame welcome) = 0;
+    // On the member's loop: the welcome, then `kept` (the frames a resumed connection missed),
+    // ahead of whatever was queued while it was made.
+    virtual void send_welcome(Frame welcome, std::vector<Frame> kept = {}) = 0;
     // On the member's loop: close now (the queue is dropped) with this code.
     virtual void close_now(std::uint16_t code, std::string_view reason) = 0;
+    // On the member's loop: what is sent from now on waits for the next send_welcome.
+    virtual void hold_for_welcome() {}
 };
 
 // Close codes of the sessions (see docs/PROTOCOL.md).
@@ -63,17 +72,36 @@ inline constexpr std::uint16_t kCloseServerError = 1011;   // the store failed u
 
 class RoomSession {
 public:
-    RoomSession(RoomDeps& deps, SessionPeer& peer, const User& user, const Meeting& meeting);
+    // `peer` is in the hub already (RoomHub::join), waiting in the lobby or not.
+    RoomSession(RoomDeps& deps, std::shared_ptr<SessionPeer> peer, const User& user, const Meeting& meeting);
     ~RoomSession();
     RoomSession(const RoomSession&) = delete;
     RoomSession& operator=(const RoomSession&) = delete;
 
-    // castera.v2's first frame: the peer id, the meeting, everyone in the room with their state.
+    // Straight into the room: the other instances told, the welcome (castera.v2), `joined`.
+    Task<void> enter();
+    // Into the lobby (castera.v2 only): {"type":"lobby","status":"waiting"}, and the room's
+    // moderators told. A moderator's admit (or the lobby turned off) brings it in: act().
+    void wait_in_lobby();
+    // A resumed connection (the same peer id as the dropped one, whose place it took in the
+    // hub): a welcome with "resumed": true, then the frames the dropped one kept.
+    Task<void> resume(std::vector<Frame> kept);
+    // castera.v2's first frame: the peer id, the meeting, everyone in the room with their
+    // state, the last chats, the controls, a resume token.
     Task<void> send_welcome();
     // One client message (text or not). Frames over the rate are refused here.
     Task<void> on_message(std::string_view payload, bool text);
-    // Before the connection leaves its room: every chat it sent is stored and published.
+    // A moderator's action that concerns this connection, on its loop (RoomMember::act).
+    void act(const RoomAction& action);
+    // Before the connection leaves its room: every chat it sent is stored and published, and
+    // an admission under way is over.
     Task<void> finish();
+    // The connection leaves for good: out of the hub and the bus, `left` (or, from the lobby,
+    // the moderators told). Not for a connection that is held for a resume.
+    void leave();
+
+    bool waiting() const { return waiting_; }
+    bool in_room() const { return in_room_; }
 
 private:
     struct ChatQueue;
@@ -81,21 +109,27 @@ private:
     Task<void> on_compat_frame(std::string_view text);
     Task<void> on_typed_frame(std::string_view text);
     Task<void> on_typed_chat(const boost::json::object& frame);
+    Task<void> on_private_chat(const boost::json::object& frame, std::string content);
     Task<void> on_signal(const boost::json::object& frame);
     Task<void> on_state_change(const boost::json::object& frame);
+    Task<void> on_moderate(const boost::json::object& frame);
     Task<void> queue_chat(std::string content);
+    Task<void> build_welcome(bool resumed, std::vector<Frame> kept);
+    static Task<void> admit_from_lobby(RoomSession& session);
     static Task<void> store_waiting_chats(RoomSession& session, std::shared_ptr<ChatQueue> chats);
     static Task<void> wait_for_chats(ChatQueue& chats);
     void send_error(std::string_view code, std::string_view message);
     bool take_message_token();
 
     RoomDeps& deps_;
-    SessionPeer& peer_;
+    std::shared_ptr<SessionPeer> peer_;
     const User& user_;
     const Meeting& meeting_;
-    std::shared_ptr<ChatQueue> chats_;  // made with the first chat
+    std::shared_ptr<ChatQueue> chats_;  // made with the first chat, or an admission
     double tokens_;
     std::chrono::steady_clock::time_point refilled_;
+    bool waiting_ = false;  // in the lobby
+    bool in_room_ = false;  // entered (the room was told it joined)
 };
 
 }  // namespace castera::realtime

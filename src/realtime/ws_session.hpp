@@ -1,5 +1,6 @@
 // A WebSocket connection to a meeting room, after the router let the upgrade through: the
-// room's own limits, the handshake, then the session until the connection ends.
+// room's own limits and controls (lock, lobby), the handshake, a resume, then the session
+// until the connection ends, and the resume window after a drop.
 #pragma once
 
 #include <boost/beast/core/tcp_stream.hpp>
@@ -12,12 +13,21 @@
 
 namespace castera::realtime {
 
-// `user` may join `meeting`'s room (the router decided). Answers 429 when the room or the user has too many connections, otherwise accepts and serves
-// the room until the connection ends. `stream` and `req` stay the caller's, who awaits this to
-// the end: taken by value, moved-from copies of them would sit in coroutine frames for the
-// whole session of every connection.
+// The room's controls as the upgrade read them (RoomEntry), for this user.
+struct RoomDoor {
+    bool locked = false;
+    bool lobby = false;
+    bool admitted = false;
+};
+
+// `user` may join `meeting`'s room (the router decided: not banned). Answers 429 when the room
+// or the user has too many connections, 403 when the room is locked or (compatible clients)
+// has a lobby the user was not admitted past, otherwise accepts and serves the room until
+// the connection ends. `stream` and `req` stay the caller's, who awaits this to the end:
+// taken by value, moved-from copies of them would sit in coroutine frames for the whole
+// session of every connection.
 Task<void> serve_websocket(boost::beast::tcp_stream&& stream,
                            boost::beast::http::request<boost::beast::http::string_body>&& req, User user,
-                           Meeting meeting, RoomDeps& deps);
+                           Meeting meeting, RoomDoor door, RoomDeps& deps);
 
 }  // namespace castera::realtime

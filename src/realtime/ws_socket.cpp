@@ -430,6 +430,10 @@ void WsSocket::shut() {
     socket_.close(ignored);
     ++timer_generation_;
     timer_.cancel();
+    // Lost rather than closed: what never reached the peer may be sent again on a resume.
+    if (!close_queued_ && !peer_finished_)
+        for (std::size_t i = head_; i < out_.size(); ++i)
+            if (out_[i].opcode == Opcode::text) unsent_.push_back(std::move(out_[i].payload));
     out_ = {};
     head_ = front_sent_ = 0;
 }

@@ -70,6 +70,14 @@ public:
     std::size_t queued() const { return out_.size() - head_; }
     // A close was sent, queued or received, or the socket is shut.
     bool closing() const { return close_queued_ || !socket_.is_open(); }
+    // The connection was lost without a close frame from either side (TCP gone, the idle
+    // timeout, drop()).
+    bool dropped() const { return !socket_.is_open() && !close_queued_ && !peer_finished_; }
+    // Ends the connection as a lost one would end: no close frame, the socket shut now.
+    void drop() { shut(); }
+    // The text frames that were still queued (a frame half sent among them) when the
+    // connection was dropped; each call takes them.
+    std::vector<Frame> take_unsent() { return std::exchange(unsent_, {}); }
 
 private:
     struct Outgoing {
@@ -114,6 +122,7 @@ private:
     // Outgoing frames: out_[head_..] wait; the first `front_sent_` bytes of out_[head_] (its
     // header, then its payload) are sent. A vector, not a deque: that allocates even while empty.
     std::vector<Outgoing> out_;
+    std::vector<Frame> unsent_;  // of a dropped connection: see take_unsent()
     std::size_t head_ = 0;
     std::size_t front_sent_ = 0;
     bool flush_posted_ = false;

@@ -65,4 +65,19 @@ inline std::optional<std::string_view> room_closed_to(const Actor&, const Meetin
     return std::nullopt;
 }
 
+// A meeting room's moderators: its owner and admins. They may change the room's controls and
+// moderate its participants (mute, remove, admit from the lobby); the lock and the lobby do
+// not apply to them. Everyone else in the room is a participant.
+inline bool is_moderator(const User& user, const Meeting& meeting) {
+    return meeting.user_id == user.id || user.is_admin();
+}
+inline bool may_moderate(const Actor& actor, const Meeting& meeting) { return may_manage(actor, meeting); }
+
+// Why a user may not enter a meeting's room, given its controls (RoomEntry): nothing when they
+// may. The lock and lobby are the caller's to apply (a resumed connection was already in).
+inline std::optional<std::string_view> room_refuses(const User& user, const Meeting& meeting, bool banned) {
+    if (banned && meeting.user_id != user.id) return "You were removed from this meeting.";
+    return std::nullopt;
+}
+
 }  // namespace castera::services

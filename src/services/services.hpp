@@ -39,6 +39,18 @@ private:
     int iterations_;
 };
 
+// Who is in a meeting's room right now, on any instance: the rooms answer (RoomRoster), the
+// services ask before acting on someone there.
+class RoomPresence {
+public:
+    struct Found {
+        bool in_room = false;  // a connection of the user is in the room
+        bool waiting = false;  // a connection of the user waits in its lobby
+    };
+    virtual ~RoomPresence() = default;
+    virtual Task<Found> find(Id meeting, Id user) = 0;
+};
+
 // What the services of one event loop work with.
 struct Deps {
     Store& store;
@@ -47,6 +59,7 @@ struct Deps {
     LoginThrottle& throttle;
     CredentialCache& credentials;
     LoopCounters& counters;
+    RoomPresence* presence = nullptr;  // none: nobody is ever in a room (the command line)
 };
 
 // ---- meetings
@@ -131,6 +144,47 @@ public:
     // A WebRTC signal relayed in the room, kept as the meeting's signaling history.
     Task<Signal> record_signal(const Actor& actor, const Meeting& meeting, std::string signal_type,
                                std::string data_json);
+
+private:
+    Deps& deps_;
+};
+
+// ---- a meeting room's controls and its moderation
+
+// PATCH /api/meetings/<id>/room/: booleans only; any other field is an error.
+struct RoomSettingsChanges {
+    std::optional<bool> locked;
+    std::optional<bool> lobby;
+};
+RoomSettingsChanges read_room_settings_changes(const boost::json::object& data, validation::FieldErrors& errors);
+
+// What a moderator may do to someone in the room. A moderator turns things off, never on.
+enum class ModerationAction { mute_audio, stop_video, stop_screen_share, lower_hand, kick, unban, admit, deny };
+// Frames name actions with underscores (mute_audio), REST paths with hyphens (mute-audio).
+std::optional<ModerationAction> moderation_action_named(std::string_view name);
+std::string_view moderation_action_path(ModerationAction action);
+
+// A moderation's outcome: the target's participant state (the state actions), or a message.
+struct Moderation {
+    std::optional<ParticipantState> state;
+    std::string detail;
+};
+
+class RoomControl {
+public:
+    explicit RoomControl(Deps& deps) : deps_(deps) {}
+
+    // The meeting behind a room id with the room's controls for `user` (a WebSocket upgrade).
+    Task<RoomEntry> entry(std::string_view room_id, Id user);
+    // What a welcome shows: states, the last `history` chats, the controls (one statement).
+    Task<RoomSnapshot> snapshot(const Meeting& meeting, std::int64_t history);
+    // Anyone who may see the meeting.
+    Task<Outcome<RoomSettings>> settings(const Actor& actor, const Meeting& meeting);
+    // Moderators only; the room is told when something changed.
+    Task<Outcome<RoomSettings>> change_settings(const Actor& actor, const Meeting& meeting, RoomSettingsChanges changes);
+    // Moderators only, on a user of this meeting (its owner, someone with a state in it, in its
+    // room or lobby now, banned or admitted), never on themselves; the owner cannot be removed.
+    Task<Outcome<Moderation>> moderate(const Actor& actor, const Meeting& meeting, Id target, ModerationAction action);
 
 private:
     Deps& deps_;
@@ -288,6 +342,7 @@ struct Services {
           chats(deps),
           recordings(deps),
           participants(deps),
+          rooms(deps),
           accounts(deps),
           console(deps, meetings, accounts) {}
     Services(const Services&) = delete;
@@ -298,6 +353,7 @@ struct Services {
     Chats chats;
     Recordings recordings;
     Participants participants;
+    RoomControl rooms;
     Accounts accounts;
     Console console;
 

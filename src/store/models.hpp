@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace castera {
 
@@ -123,6 +124,33 @@ struct AdminLogEntry {
     std::string object_repr;     // str() of the object, at most 200 characters
     int action_flag = change;
     std::string change_message;  // Django's JSON: [{"changed": {"fields": ["Title"]}}]
+};
+
+// A meeting room's controls (castera_room_settings, castera_room_ban): whether newcomers are
+// refused (locked) or wait for a moderator (lobby), and who was removed for good.
+struct RoomSettings {
+    bool locked = false;
+    bool lobby = false;
+    std::vector<Id> banned;  // user ids, ascending (filled by the readers that say so)
+};
+
+// What a WebSocket upgrade needs to know about a room and the user asking, read in one
+// statement with the meeting: its controls, and whether the user is banned or admitted.
+struct RoomEntry {
+    std::optional<Meeting> meeting;  // nothing when the room id names no meeting
+    bool locked = false;
+    bool lobby = false;
+    bool banned = false;
+    bool admitted = false;
+};
+
+// What a welcome shows, read in one statement: everyone's state, the last chats (oldest first)
+// and the room's controls.
+struct RoomSnapshot {
+    std::vector<ParticipantState> states;
+    std::vector<Message> history;
+    bool locked = false;
+    bool lobby = false;
 };
 
 // A login session. The store keeps only a hash of the cookie value.

@@ -5,6 +5,7 @@
 // PostgreSQL), so whole statements stay with their backend.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <span>
@@ -36,6 +37,33 @@ inline constexpr std::string_view kRecordingSelect =
 inline constexpr std::string_view kStateSelect =
     "SELECT p.id, p.meeting_id, p.user_id, u.email, p.audio_muted, p.video_stopped, p.in_call, "
     "p.raised_hand, p.screen_sharing FROM meetings_participantstate p JOIN users_user u ON u.id = p.user_id ";
+
+// A welcome's snapshot in one statement: rows of kind 0 (a participant state: id, meeting,
+// user, email, the five flags), 1 (one of the last ?2 chats: id, meeting, user, email, then
+// content and timestamp in columns 10 and 11) and 2 (the room's controls: locked, lobby in
+// columns 5 and 6). A UNION's rows come in no promised order: order_snapshot sorts them.
+#define CASTERA_ROOM_SNAPSHOT(P1, P2, NB, NT, NTS)                                                                   \
+    "SELECT 0, p.id, p.meeting_id, p.user_id, u.email, p.audio_muted, p.video_stopped, p.in_call, "                \
+    "p.raised_hand, p.screen_sharing, " NT ", " NTS " FROM meetings_participantstate p "                          \
+    "JOIN users_user u ON u.id = p.user_id WHERE p.meeting_id = " P1 " "                                           \
+    "UNION ALL SELECT 1, h.id, h.meeting_id, h.user_id, h.email, " NB ", " NB ", " NB ", " NB ", " NB ", "         \
+    "h.content, h.timestamp FROM (SELECT m.id, m.meeting_id, m.user_id, u.email, m.content, m.timestamp "          \
+    "FROM meetings_message m JOIN users_user u ON u.id = m.user_id WHERE m.meeting_id = " P1 " "                   \
+    "ORDER BY m.timestamp DESC, m.id DESC LIMIT " P2 ") h "                                                          \
+    "UNION ALL SELECT 2, 0, r.meeting_id, 0, '', r.locked, r.lobby, " NB ", " NB ", " NB ", " NT ", " NTS " "       \
+    "FROM castera_room_settings r WHERE r.meeting_id = " P1
+inline constexpr const char* kRoomSnapshotSqlite = CASTERA_ROOM_SNAPSHOT("?1", "?2", "NULL", "NULL", "NULL");
+inline constexpr const char* kRoomSnapshotPostgres =
+    CASTERA_ROOM_SNAPSHOT("$1", "$2", "NULL::boolean", "NULL::text", "NULL::timestamptz");
+#undef CASTERA_ROOM_SNAPSHOT
+
+// The snapshot's rows in the order a welcome shows them: states by id, chats oldest first.
+inline void order_snapshot(RoomSnapshot& s) {
+    std::sort(s.states.begin(), s.states.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    std::sort(s.history.begin(), s.history.end(), [](const Message& a, const Message& b) {
+        return a.timestamp != b.timestamp ? a.timestamp < b.timestamp : a.id < b.id;
+    });
+}
 
 inline constexpr std::string_view kMessageOrder = " ORDER BY m.timestamp, m.id";
 inline constexpr std::string_view kRecordingOrder = " ORDER BY r.created_at DESC, r.id DESC";

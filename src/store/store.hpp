@@ -172,6 +172,16 @@ public:
     Task<ParticipantState> set_participant_flags(Id meeting, Id user, FlagChanges flags);
     Task<ParticipantState> set_participant_flag(Id meeting, Id user, ParticipantFlag flag, bool value);
 
+    // Meeting rooms' controls (castera_room_settings, castera_room_ban, castera_room_admission).
+    // The meeting of a room with its controls and what they say of `user`, in one statement
+    // (a malformed room id names nothing).
+    virtual Task<RoomEntry> find_room_entry(std::string room_id, Id user) = 0;
+    // The controls with the banned users; defaults for a room that never had any.
+    virtual Task<RoomSettings> find_room_settings(Id meeting) = 0;
+    // Everyone's state, the last `history` chats (oldest first) and the controls, in one
+    // statement: one round trip on PostgreSQL.
+    virtual Task<RoomSnapshot> room_snapshot(Id meeting, std::int64_t history) = 0;
+
     // Signals (WebRTC signaling history).
     Task<Signal> create_signal(Id meeting, Id sender, std::string signal_type, std::string data_json);
 

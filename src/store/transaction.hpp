@@ -49,6 +49,14 @@ struct CreateMessages { Id meeting = 0; Id user = 0; std::vector<std::string> co
 struct CreateRecording { Id meeting = 0; Id user = 0; std::string file_url; };
 struct SetParticipantFlags { Id meeting = 0; Id user = 0; FlagChanges flags; };
 struct CreateSignal { Id meeting = 0; Id sender = 0; std::string signal_type; std::string data_json; };
+// A room's controls: the flags that are set are written (the row made on first use); gives
+// the RoomSettings as stored (without the banned list).
+struct SetRoomSettings { Id meeting = 0; std::optional<bool> locked; std::optional<bool> lobby; };
+// Bans a user from a meeting's room (true when newly banned), and lifts it (true when there was one).
+struct BanFromRoom { Id meeting = 0; Id user = 0; Id by = 0; };
+struct UnbanFromRoom { Id meeting = 0; Id user = 0; };
+// Remembers that a moderator let the user in past the lobby (true when newly admitted).
+struct AdmitToRoom { Id meeting = 0; Id user = 0; Id by = 0; };
 // The admin console's rewrites of a whole row; each answers whether the row was there.
 struct UpdateMessage { Id id = 0; Id meeting = 0; Id user = 0; std::string content; };
 struct UpdateSignal { Id id = 0; Id meeting = 0; Id sender = 0; std::string signal_type; std::string data_json; };
@@ -76,11 +84,12 @@ using Write = std::variant<write::CreateUser, write::UpdateUser, write::DeleteUs
                            write::CreateMessages, write::CreateRecording, write::SetParticipantFlags,
                            write::CreateSignal, write::UpdateMessage, write::UpdateSignal, write::UpdateRecording,
                            write::CreateParticipantState, write::UpdateParticipantState, write::DeleteRow,
-                           write::LogAdminAction>;
+                           write::LogAdminAction, write::SetRoomSettings, write::BanFromRoom,
+                           write::UnbanFromRoom, write::AdmitToRoom>;
 
 // What one write gave back: nothing, whether it found its row, or the row it wrote.
 using WriteResult = std::variant<std::monostate, bool, User, ApiToken, Meeting, std::optional<Meeting>,
-                                 std::vector<Message>, Recording, ParticipantState, Signal>;
+                                 std::vector<Message>, Recording, ParticipantState, Signal, RoomSettings>;
 
 // The id of the row a write created (a user, a meeting, the first of its messages, a
 // recording, a state, a signal); 0 for any other result.

@@ -383,6 +383,34 @@ async def ws_open(base_url, room_id, email=None, password=None, cookie=None, ori
                                     ping_interval=None)
 
 
+def upgrade_refusal(base_url, user, room_id, subprotocol=None):
+    """A refused WebSocket upgrade's status and JSON body (websockets keeps neither), read over
+    a plain socket."""
+    import secrets
+    parts = urlsplit(base_url)
+    key = base64.b64encode(secrets.token_bytes(16)).decode()
+    proto = f"Sec-WebSocket-Protocol: {subprotocol}\r\n" if subprotocol else ""
+    request = (f"GET /ws/meetings/{room_id}/ HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{proto}"
+               f"Authorization: {basic_header(user.email, user.password)}\r\n\r\n")
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(request.encode())
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+            head, sep, rest = data.partition(b"\r\n\r\n")
+            m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+            if sep and (m is None or len(rest) >= int(m.group(1))):
+                break
+    head, _, rest = data.partition(b"\r\n\r\n")
+    status = raw_status(data)
+    assert status != 101, f"the upgrade was accepted: {head!r}"
+    return status, json.loads(rest) if rest else None
+
+
 async def ws_recv_json(ws, timeout=5.0):
     raw = await asyncio.wait_for(ws.recv(), timeout)
     assert isinstance(raw, str), f"expected a text frame, got {raw!r}"

@@ -24,7 +24,7 @@ import time
 import pytest
 import websockets
 
-from castera_helpers import Client, basic_header, body, closed_with, run, welcome_of, ws_base
+from castera_helpers import Client, basic_header, body, closed_with, run, upgrade_refusal, welcome_of, ws_base
 from conftest import free_port, start_server, stop_server
 
 PROTOCOL = "castera.v2"
@@ -156,9 +156,9 @@ def cluster(server):
 # WebSocket helpers
 
 
-async def ws_open(instance, room_id, user, typed=True):
+async def ws_open(instance, room_id, user, typed=True, query=""):
     headers = [("Authorization", basic_header(user.email, user.password))]
-    return await websockets.connect(ws_base(instance.base_url) + f"/ws/meetings/{room_id}/",
+    return await websockets.connect(ws_base(instance.base_url) + f"/ws/meetings/{room_id}/" + query,
                                     extra_headers=headers, subprotocols=[PROTOCOL] if typed else None,
                                     open_timeout=10, close_timeout=5, ping_interval=None)
 
@@ -433,6 +433,222 @@ def test_deleting_the_meeting_closes_its_connections_on_every_instance(cluster):
 
 # --------------------------------------------------------------------------------------------
 # Failures
+
+# --------------------------------------------------------------------------------------------
+# Room control across instances (docs/PROTOCOL.md, "Moderation", "Resuming"): the moderator on
+# A, the participant on B.
+
+
+def moderate(action, user):
+    return {"type": "moderate", "action": action, "user": user}
+
+
+def refusal(instance, user, room_id, typed=True):
+    return upgrade_refusal(instance.base_url, user, room_id, PROTOCOL if typed else None)
+
+
+def test_moderation_reaches_the_other_instance(cluster, make_user):
+    users = cluster.server.users
+    owner = cluster.a.client("owner")
+    m = owner.create_meeting()
+    p = make_user()
+
+    async def scenario():
+        mod = await ws_open(cluster.a, m["room_id"], users["owner"])
+        wm = await welcome_of(mod)
+        part = await ws_open(cluster.b, m["room_id"], p)
+        wp = await welcome_of(part)
+        assert wm["role"] == "moderator" and wp["role"] == "participant"
+        await presence_of(mod, "joined", wp["peer_id"])
+        uid = wp["user"]
+        # A participant on B may not moderate; a moderator on A mutes them on B.
+        await part.send(json.dumps(moderate("mute_audio", wm["user"])))
+        assert (await recv_type(part, "error"))["code"] == "forbidden"
+        await mod.send(json.dumps(moderate("mute_audio", uid)))
+        pushed = await recv_type(part, "participant_state")
+        assert pushed["by"] == wm["user"] and pushed["state"]["audio_muted"] is True
+        # Users of B's room are known to A's moderator; a stranger is not.
+        stranger = make_user()
+        sid = Client(cluster.a.base_url, stranger.email, stranger.password).user_id
+        await mod.send(json.dumps(moderate("kick", sid)))
+        assert (await recv_type(mod, "error"))["code"] == "invalid_moderation"
+        # Lock from A: B's room hears it, a newcomer on B is refused.
+        body(owner.patch(f"/api/meetings/{m['id']}/room/", json={"locked": True}), 200)
+        assert (await recv_type(part, "room"))["locked"] is True
+        late = make_user()
+        assert refusal(cluster.b, late, m["room_id"]) == (403, {"detail": "This meeting is locked."})
+        body(owner.patch(f"/api/meetings/{m['id']}/room/", json={"locked": False}), 200)
+        # Kick from A: B's connections kicked and closed, A sees them leave, B refuses them.
+        compat = await ws_open(cluster.b, m["room_id"], p, typed=False)
+        await joined_by(mod, p.email)
+        await mod.send(json.dumps(moderate("kick", uid)))
+        assert await recv_type(part, "kicked") == {"type": "kicked", "by": wm["user"]}
+        assert await closed_with(part) == 4003
+        assert await closed_with(compat) == 4003
+        await presence_of(mod, "left", wp["peer_id"])
+        for instance in (cluster.a, cluster.b):
+            assert refusal(instance, p, m["room_id"]) == (403, {"detail": "You were removed from this meeting."})
+        body(cluster.b.client("admin").post(f"/api/meetings/{m['id']}/participants/{uid}/unban/"), 200)
+        back = await ws_open(cluster.b, m["room_id"], p)
+        await welcome_of(back)
+        for ws in (mod, back):
+            await ws.close()
+    run(scenario())
+
+
+def test_the_lobby_spans_instances(cluster, make_user):
+    users = cluster.server.users
+    owner = cluster.a.client("owner")
+    m = owner.create_meeting()
+    body(owner.patch(f"/api/meetings/{m['id']}/room/", json={"lobby": True}), 200)
+    waiting, denied, kicked, opened = make_user(), make_user(), make_user(), make_user()
+
+    async def wait_on_b(user):
+        ws = await ws_open(cluster.b, m["room_id"], user)
+        assert await recv(ws) == {"type": "lobby", "status": "waiting"}
+        return ws
+
+    async def scenario():
+        mod = await ws_open(cluster.a, m["room_id"], users["owner"])
+        await welcome_of(mod)
+        w = await wait_on_b(waiting)
+        request = await recv_type(mod, "lobby_request")
+        assert request["user_email"] == waiting.email
+        # A moderator joining A later sees who waits on B; nobody in the room sees them.
+        admin = await ws_open(cluster.a, m["room_id"], users["admin"])
+        wa = await welcome_of(admin)
+        assert wa["lobby"] == [{"user": request["user"], "user_email": waiting.email,
+                                "peer_id": request["peer_id"]}]
+        assert request["peer_id"] not in peers(wa)
+        await mod.send(json.dumps({"type": "chat", "content": "inside only"}))
+        await mod.send(json.dumps({"type": "signal", "to": request["peer_id"], "signal_type": "offer",
+                                   "data": {"sdp": "v=0"}}))
+        assert (await recv_type(mod, "error"))["code"] == "unknown_peer"
+        await nothing_of(w, lambda f: f.get("type") != "pong", wait=0.5)
+        # Admitted from A: B's waiting connection gets its welcome and joins.
+        await mod.send(json.dumps(moderate("admit", request["user"])))
+        welcome = await recv(w)
+        assert welcome["type"] == "welcome" and welcome["peer_id"] == request["peer_id"]
+        assert [c["content"] for c in welcome["history"]][-1:] == ["inside only"]
+        await presence_of(mod, "joined", request["peer_id"])
+        # Denied from A.
+        d = await wait_on_b(denied)
+        r = await recv_type(mod, "lobby_request")
+        body(cluster.a.client("admin").post(f"/api/meetings/{m['id']}/participants/{r['user']}/deny/"), 200)
+        assert await recv(d) == {"type": "lobby", "status": "denied"}
+        assert await closed_with(d) == 4003
+        assert (await recv_type(mod, "lobby_left"))["peer_id"] == r["peer_id"]
+        # Kicked while in the lobby, from A.
+        k = await wait_on_b(kicked)
+        r = await recv_type(mod, "lobby_request")
+        await mod.send(json.dumps(moderate("kick", r["user"])))
+        assert (await recv(k))["type"] == "kicked"
+        assert await closed_with(k) == 4003
+        assert refusal(cluster.b, kicked, m["room_id"])[0] == 403
+        # The lobby turned off on A lets those waiting on B in.
+        o = await wait_on_b(opened)
+        await recv_type(mod, "lobby_request")
+        body(owner.patch(f"/api/meetings/{m['id']}/room/", json={"lobby": False}), 200)
+        assert (await recv(o))["type"] == "welcome"
+        for ws in (mod, admin, w, o):
+            await ws.close()
+    run(scenario())
+
+
+def test_private_chat_and_history_across_instances(cluster, make_user):
+    users = cluster.server.users
+    m = cluster.a.client("owner").create_meeting()
+    p, q = make_user(), make_user()
+
+    async def scenario():
+        a = await ws_open(cluster.a, m["room_id"], users["owner"])
+        wa = await welcome_of(a)
+        await a.send(json.dumps({"type": "chat", "content": "said on A"}))
+        await recv_type(a, "chat")
+        b = await ws_open(cluster.b, m["room_id"], p)
+        wb = await welcome_of(b)
+        assert [c["content"] for c in wb["history"]] == ["said on A"]
+        c = await ws_open(cluster.b, m["room_id"], q)
+        await welcome_of(c)
+        await b.send(json.dumps({"type": "chat", "content": "only you", "to": wa["peer_id"]}))
+        got = await recv_type(a, "chat")
+        assert got["private"] is True and got["from"] == wb["peer_id"] and got["content"] == "only you"
+        assert await recv_type(b, "chat") == got
+        await nothing_of(c, lambda f: f.get("type") == "chat")
+        await a.send(json.dumps({"type": "chat", "content": "back to you", "to": wb["peer_id"]}))
+        assert (await recv_type(b, "chat"))["to"] == wb["peer_id"]
+        await b.send(json.dumps({"type": "chat", "content": "?", "to": "p_nowhere"}))
+        assert (await recv_type(b, "error"))["code"] == "unknown_peer"
+        for ws in (a, b, c):
+            await ws.close()
+    run(scenario())
+    stored = body(cluster.a.client("owner").get(f"/api/meetings/{m['id']}/messages/"), 200)
+    assert [x["content"] for x in stored] == ["said on A"]
+
+
+def test_resume_on_the_same_instance_keeps_what_came_through_redis(cluster, make_user):
+    users = cluster.server.users
+    m = cluster.a.client("owner").create_meeting()
+    p = make_user()
+
+    async def scenario():
+        a = await ws_open(cluster.a, m["room_id"], users["owner"])
+        wa = await welcome_of(a)
+        b = await ws_open(cluster.b, m["room_id"], p)
+        wb = await welcome_of(b)
+        await presence_of(a, "joined", wb["peer_id"])
+        b.transport.abort()
+        await asyncio.sleep(0.3)
+        await a.send(json.dumps({"type": "chat", "content": "from A meanwhile"}))
+        await a.send(json.dumps({"type": "signal", "to": wb["peer_id"], "signal_type": "offer",
+                                 "data": {"sdp": "v=0"}}))
+        await recv_type(a, "chat")
+        await nothing_of(a, lambda f: f.get("type") == "error", wait=0.5)
+        b2 = await ws_open(cluster.b, m["room_id"], p, query=f"?resume={wb['resume_token']}")
+        w2 = await welcome_of(b2)
+        assert w2["resumed"] is True and w2["peer_id"] == wb["peer_id"]
+        assert wa["peer_id"] in peers(w2)
+        # (A chat reaches the room once stored: the signal sent after it may come first.)
+        kept = {f["type"]: f for f in [await recv(b2), await recv(b2)]}
+        assert kept["chat"]["content"] == "from A meanwhile"
+        assert kept["signal"]["from"] == wa["peer_id"]
+        await nothing_of(a, lambda f: f.get("type") == "presence" and f.get("peer_id") == wb["peer_id"])
+        for ws in (a, b2):
+            await ws.close()
+    run(scenario())
+
+
+def test_resume_on_another_instance_is_a_new_connection_and_the_room_is_told_at_once(cluster, make_user):
+    users = cluster.server.users
+    m = cluster.a.client("owner").create_meeting()
+    p = make_user()
+
+    async def scenario():
+        a = await ws_open(cluster.a, m["room_id"], users["owner"])
+        await welcome_of(a)
+        b = await ws_open(cluster.b, m["room_id"], p)
+        wb = await welcome_of(b)
+        await presence_of(a, "joined", wb["peer_id"])
+        b.transport.abort()
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        moved = await ws_open(cluster.a, m["room_id"], p, query=f"?resume={wb['resume_token']}")
+        wm = await welcome_of(moved)
+        assert wm["resumed"] is False and wm["peer_id"] != wb["peer_id"]
+        # The held peer on B leaves now, not at the end of its 30 s window; the new one joins.
+        seen = {}
+        while len(seen) < 2:
+            f = await recv_type(a, "presence", timeout=5)
+            if f["peer_id"] in (wb["peer_id"], wm["peer_id"]):
+                seen[f["peer_id"]] = f["event"]
+        assert seen == {wb["peer_id"]: "left", wm["peer_id"]: "joined"}
+        assert time.monotonic() - started < 5
+        # The token is spent: B does not resume it either.
+        again = await ws_open(cluster.b, m["room_id"], p, query=f"?resume={wb['resume_token']}")
+        assert (await welcome_of(again))["resumed"] is False
+        for ws in (a, moved, again):
+            await ws.close()
+    run(scenario())
 
 
 def test_a_killed_instance_has_its_participants_announced_as_left(cluster):

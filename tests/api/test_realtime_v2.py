@@ -64,8 +64,11 @@ def test_subprotocol_is_negotiated_and_welcome_comes_first(base_url, owner, user
         ws = await v2_open(base_url, m["room_id"], users["owner"])
         assert ws.subprotocol == PROTOCOL
         w = await welcome_of(ws)
-        assert list(w) == ["type", "protocol", "peer_id", "user", "user_email", "meeting", "participants",
-                           "ice_servers"]
+        # The owner is a moderator: the lobby's list comes last.
+        assert list(w) == ["type", "protocol", "peer_id", "user", "user_email", "role", "meeting", "room",
+                           "participants", "history", "ice_servers", "resume_token", "resumed", "lobby"]
+        assert w["role"] == "moderator" and w["room"] == {"locked": False, "lobby": False}
+        assert w["history"] == [] and w["resumed"] is False and w["lobby"] == []
         # No STUN or TURN configured for the suite's server: an empty list (tests/api/test_ice_servers.py).
         assert w["ice_servers"] == []
         assert w["protocol"] == PROTOCOL and w["peer_id"].startswith("p_")

@@ -69,6 +69,35 @@ TEST(BusMessage, PresenceEventsNameTheirSubject) {
     EXPECT_FALSE(decode_message(encode_message(m)));
 }
 
+TEST(BusMessage, ModeratorEventsAndActionsSurviveTheRoundTrip) {
+    Message mods{.kind = MessageKind::moderators, .origin = "i_1", .meeting = 7, .second = R"({"type":"lobby_request"})"};
+    std::string mods_text = encode_message(mods);
+    auto m = decode_message(mods_text);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->kind, MessageKind::moderators);
+    EXPECT_EQ(m->second, R"({"type":"lobby_request"})");
+
+    Message kick{.kind = MessageKind::action, .origin = "i_1", .meeting = 7, .peer = "42", .code = 1, .first = "3"};
+    std::string kick_text = encode_message(kick);
+    auto k = decode_message(kick_text);
+    ASSERT_TRUE(k);
+    EXPECT_EQ(k->kind, MessageKind::action);
+    EXPECT_EQ(k->peer, "42");
+    EXPECT_EQ(k->code, 1);
+    EXPECT_EQ(k->first, "3");
+    // An action names a user and a known kind, and carries no frame.
+    Message bad = kick;
+    bad.code = 9;
+    EXPECT_FALSE(decode_message(encode_message(bad)));
+    bad = kick;
+    bad.second = "{}";
+    EXPECT_FALSE(decode_message(encode_message(bad)));
+    bad = kick;
+    bad.peer = {};
+    EXPECT_FALSE(decode_message(encode_message(bad)));
+    EXPECT_EQ(room_lobby_key(7), "castera:room:7:lobby");
+}
+
 TEST(BusMessage, MalformedMessagesAreRefused) {
     std::string good = encode_message(chat_message());
     const std::string bad[] = {

@@ -135,6 +135,40 @@ public:
             if (s.meeting_id == meeting) rows.push_back(s);
         co_return rows;
     }
+    Task<RoomEntry> find_room_entry(std::string room_id, Id user) override {
+        RoomEntry out;
+        out.meeting = co_await find_meeting_by_room(std::move(room_id));
+        if (!out.meeting) co_return out;
+        RoomSettings settings = room_flags(data_, out.meeting->id);
+        out.locked = settings.locked;
+        out.lobby = settings.lobby;
+        out.banned = data_.bans.count({out.meeting->id, user}) > 0;
+        out.admitted = data_.admissions.count({out.meeting->id, user}) > 0;
+        co_return out;
+    }
+    Task<RoomSettings> find_room_settings(Id meeting) override {
+        RoomSettings out = room_flags(data_, meeting);
+        for (auto& [key, by] : data_.bans)
+            if (key.first == meeting) out.banned.push_back(key.second);
+        co_return out;
+    }
+    Task<RoomSnapshot> room_snapshot(Id meeting, std::int64_t history) override {
+        RoomSnapshot out;
+        out.states = co_await list_participant_states(meeting);
+        for (ParticipantState& s : out.states) s.user_email = email(data_, s.user_id);
+        Page<Message> all = co_await list_messages(meeting, std::nullopt, 0);
+        std::size_t keep = static_cast<std::size_t>(std::max<std::int64_t>(history, 0));
+        if (all.rows.size() > keep) all.rows.erase(all.rows.begin(), all.rows.end() - static_cast<std::ptrdiff_t>(keep));
+        out.history = std::move(all.rows);
+        RoomSettings flags = room_flags(data_, meeting);
+        out.locked = flags.locked;
+        out.lobby = flags.lobby;
+        ++snapshots;
+        co_return out;
+    }
+    // How many snapshots were read (one per welcome).
+    int snapshots = 0;
+
     Task<ConsolePage> list_console(AdminModel model, ConsoleQuery q) override {
         std::vector<ConsoleRow> rows;
         auto take = [&](const auto& table, auto related) {
@@ -203,7 +237,19 @@ private:
         std::map<Id, ParticipantState> states;
         std::map<Id, Signal> signals;
         std::vector<AdminLogEntry> admin_log;
+        std::map<Id, std::pair<bool, bool>> room_settings;  // locked, lobby
+        std::map<std::pair<Id, Id>, Id> bans;               // (meeting, user) -> by
+        std::map<std::pair<Id, Id>, Id> admissions;
     };
+
+    static RoomSettings room_flags(const Data& d, Id meeting) {
+        RoomSettings out;
+        if (auto it = d.room_settings.find(meeting); it != d.room_settings.end()) {
+            out.locked = it->second.first;
+            out.lobby = it->second.second;
+        }
+        return out;
+    }
 
     template <typename T>
     static std::optional<T> found(const std::map<Id, T>& rows, Id id) {
@@ -409,6 +455,8 @@ private:
         std::erase_if(d.sessions, [&](auto& kv) { return kv.second.user_id == w.user; });
         std::erase_if(d.tokens, [&](auto& kv) { return kv.second.user_id == w.user; });
         std::erase_if(d.admin_log, [&](auto& e) { return e.user_id == w.user; });
+        std::erase_if(d.bans, [&](auto& kv) { return kv.first.second == w.user; });
+        std::erase_if(d.admissions, [&](auto& kv) { return kv.first.second == w.user; });
         d.users.erase(w.user);
         return true;
     }
@@ -476,6 +524,9 @@ private:
     }
     static bool delete_meeting(Data& d, Id meeting) {
         if (!d.meetings.erase(meeting)) return false;
+        d.room_settings.erase(meeting);
+        std::erase_if(d.bans, [&](auto& kv) { return kv.first.first == meeting; });
+        std::erase_if(d.admissions, [&](auto& kv) { return kv.first.first == meeting; });
         std::erase_if(d.messages, [&](auto& kv) { return kv.second.meeting_id == meeting; });
         std::erase_if(d.signals, [&](auto& kv) { return kv.second.meeting_id == meeting; });
         std::erase_if(d.recordings, [&](auto& kv) { return kv.second.meeting_id == meeting; });
@@ -573,6 +624,19 @@ private:
             case AdminModel::participantstate: return d.states.erase(w.id) > 0;
             default: throw std::invalid_argument("DeleteRow is for rows nothing hangs off");
         }
+    }
+    static WriteResult apply(Data& d, write::SetRoomSettings& w) {
+        auto& flags = d.room_settings[w.meeting];
+        if (w.locked) flags.first = *w.locked;
+        if (w.lobby) flags.second = *w.lobby;
+        return room_flags(d, w.meeting);
+    }
+    static WriteResult apply(Data& d, write::BanFromRoom& w) {
+        return d.bans.emplace(std::pair{w.meeting, w.user}, w.by).second;
+    }
+    static WriteResult apply(Data& d, write::UnbanFromRoom& w) { return d.bans.erase({w.meeting, w.user}) > 0; }
+    static WriteResult apply(Data& d, write::AdmitToRoom& w) {
+        return d.admissions.emplace(std::pair{w.meeting, w.user}, w.by).second;
     }
     WriteResult apply(Data& d, write::LogAdminAction& w, const std::vector<WriteResult>& earlier) {
         AdminLogEntry e = w.entry;

@@ -13,8 +13,10 @@
 #include "bus/room_bus.hpp"
 #include "config/config.hpp"
 #include "memory_store.hpp"
+#include "realtime/frames.hpp"
 #include "realtime/ice_servers.hpp"
 #include "realtime/room_fanout.hpp"
+#include "realtime/room_roster.hpp"
 #include "realtime/room_session.hpp"
 #include "run_task.hpp"
 #include "util/time.hpp"
@@ -29,14 +31,19 @@ using testing::run_task;
 // A connection that keeps what it was sent and how it was closed.
 class FakePeer final : public realtime::SessionPeer {
 public:
-    FakePeer(std::string peer_id, const User& user, bool typed, Loop loop)
-        : SessionPeer(std::move(peer_id), user.id, user.email, typed, loop) {}
+    FakePeer(std::string peer_id, const User& user, bool typed, Loop loop, bool moderator = false)
+        : SessionPeer(std::move(peer_id), user.id, user.email, typed, loop, moderator) {}
 
     void deliver(Frame frame) override { received.push_back(*frame); }
     void deliver_here(const Frame& frame) override { received.push_back(*frame); }
     void close_after_queue(std::uint16_t code, std::string) override { closed_with = code; }
     void send(const Frame& frame) override { received.push_back(*frame); }
-    void send_welcome(Frame welcome) override { received.insert(received.begin(), *welcome); }
+    void send_welcome(Frame welcome, std::vector<Frame> kept) override {
+        std::vector<std::string> first{*welcome};
+        for (const Frame& f : kept) first.push_back(*f);
+        received.insert(received.begin(), first.begin(), first.end());
+    }
+    void act(const RoomAction& action) override { actions.push_back(action); }
     void close_now(std::uint16_t code, std::string_view) override { closed_with = code; }
 
     // The frames received of one type, as JSON objects.
@@ -55,6 +62,7 @@ public:
     }
 
     std::vector<std::string> received;
+    std::vector<RoomAction> actions;
     std::uint16_t closed_with = 0;
 };
 
@@ -72,16 +80,22 @@ protected:
         std::shared_ptr<FakePeer> peer;
         std::unique_ptr<RoomSession> session;
     };
-    Member join(const User& user, std::string peer_id, bool typed = true) {
+    Member join(const User& user, std::string peer_id, bool typed = true, bool waiting = false) {
         Member m;
-        m.peer = std::make_shared<FakePeer>(std::move(peer_id), user, typed, io.get_executor());
-        hub.join(meeting.id, m.peer, 100, 100);
-        m.session = std::make_unique<RoomSession>(deps, *m.peer, user, meeting);
+        m.peer = std::make_shared<FakePeer>(std::move(peer_id), user, typed, io.get_executor(),
+                                            services::is_moderator(user, meeting));
+        hub.join(meeting.id, m.peer, 100, 100, waiting);
+        m.session = std::make_unique<RoomSession>(deps, m.peer, user, meeting);
         return m;
     }
     // Runs a session's coroutine, and whatever it set going, to the end.
     void run(Task<void> task) {
         boost::asio::co_spawn(io, std::move(task), boost::asio::detached);
+        io.run();
+        io.restart();
+    }
+    // Runs what was posted to the loop (deliveries from outside it).
+    void drain() {
         io.run();
         io.restart();
     }
@@ -102,11 +116,13 @@ protected:
     LoginThrottle throttle{5, 100, seconds(60)};
     CredentialCache credentials;
     LoopCounters counters;
-    services::Services svc{services::Deps{store, events, passwords, throttle, credentials, counters}};
+    realtime::RoomRoster roster{hub, *bus};
+    services::Services svc{services::Deps{store, events, passwords, throttle, credentials, counters, &roster}};
     realtime::RoomLimits limits;
     Config::Ice ice{.stun_urls = {"stun:stun.example.com:3478"}, .turn_urls = {"turn:turn.example.com:3478"},
                     .turn_secret = "coturn-secret"};
-    realtime::RoomDeps deps{io.get_executor(), hub, *bus, svc, counters, limits, ice};
+    realtime::RoomAttendance attendance;
+    realtime::RoomDeps deps{io.get_executor(), hub, *bus, svc, counters, limits, ice, attendance};
     User owner, guest;
     Meeting meeting;
 };
@@ -281,6 +297,171 @@ TEST_F(RoomSessionTest, AChatTheStoreCannotKeepClosesTheConnection) {
     EXPECT_EQ(a.peer->closed_with, realtime::kCloseServerError);
     EXPECT_TRUE(a.peer->of_type("chat").empty()) << "nothing was acknowledged";
     EXPECT_EQ(counters.db_errors.value(), 1u);
+}
+
+// ---- room control (issue 23)
+
+TEST_F(RoomSessionTest, TheWelcomeSaysTheRoleTheControlsAndTheLastChatsOldestFirst) {
+    limits.history_messages = 2;
+    for (const char* text : {"one", "two", "three"}) run_task(store.create_message(meeting.id, guest.id, text));
+    Member a = join(owner, "peer-a");
+    Member b = join(guest, "peer-b");
+    run(a.session->send_welcome());
+    run(b.session->send_welcome());
+    auto wa = a.peer->of_type("welcome").at(0);
+    auto wb = b.peer->of_type("welcome").at(0);
+    EXPECT_EQ(wa.at("role").as_string(), "moderator");
+    EXPECT_EQ(wb.at("role").as_string(), "participant");
+    EXPECT_FALSE(wa.at("room").at("locked").as_bool());
+    const auto& history = wa.at("history").as_array();
+    ASSERT_EQ(history.size(), 2u);
+    EXPECT_EQ(history[0].at("content").as_string(), "two");
+    EXPECT_EQ(history[1].at("content").as_string(), "three");
+    EXPECT_EQ(history[1].at("type").as_string(), "chat");
+    EXPECT_TRUE(wa.at("resume_token").is_string());
+    EXPECT_NE(wa.at("resume_token").as_string(), wb.at("resume_token").as_string());
+    EXPECT_FALSE(wa.at("resumed").as_bool());
+    EXPECT_TRUE(wa.contains("lobby")) << "moderators see the lobby";
+    EXPECT_FALSE(wb.contains("lobby"));
+    EXPECT_EQ(store.snapshots, 2) << "one snapshot (one statement) a welcome";
+}
+
+TEST_F(RoomSessionTest, WhoWaitsInTheLobbyGetsNothingOfTheRoomUntilAdmitted) {
+    Member mod = join(owner, "peer-m");
+    run(mod.session->enter());
+    Member w = join(guest, "peer-w", true, true);
+    w.session->wait_in_lobby();
+    drain();
+    ASSERT_EQ(w.peer->received.size(), 1u);
+    EXPECT_EQ(w.peer->received[0], R"({"type":"lobby","status":"waiting"})");
+    auto requests = mod.peer->of_type("lobby_request");
+    ASSERT_EQ(requests.size(), 1u);
+    EXPECT_EQ(requests[0].at("peer_id").as_string(), "peer-w");
+    // Nothing of the room: chats, signals; its own frames but ping are refused.
+    say(mod, R"({"type":"chat","content":"inside"})");
+    say(mod, R"({"type":"signal","to":"peer-w","signal_type":"offer","data":{"sdp":"v=0"}})");
+    EXPECT_EQ(mod.peer->last_error_code(), "unknown_peer");
+    EXPECT_TRUE(w.peer->of_type("chat").empty());
+    say(w, R"({"type":"chat","content":"let me in"})");
+    EXPECT_EQ(w.peer->last_error_code(), "in_lobby");
+    say(w, R"({"type":"ping","id":1})");
+    EXPECT_EQ(w.peer->of_type("pong").size(), 1u);
+    // A moderator's welcome lists those waiting.
+    Member mod2 = join(owner, "peer-m2");
+    run(mod2.session->send_welcome());
+    const auto& lobby = mod2.peer->of_type("welcome").at(0).at("lobby").as_array();
+    ASSERT_EQ(lobby.size(), 1u);
+    EXPECT_EQ(lobby[0].at("user").as_int64(), guest.id);
+    for (const auto& p : mod2.peer->of_type("welcome").at(0).at("participants").as_array())
+        EXPECT_NE(p.at("peer_id").as_string(), "peer-w") << "a waiting peer is not in the room";
+    // Admitted: the welcome, then it is in the room.
+    w.session->act(RoomAction{.kind = RoomAction::Kind::admit, .user = guest.id, .by = owner.id});
+    run(w.session->finish());
+    EXPECT_FALSE(w.session->waiting());
+    EXPECT_TRUE(w.session->in_room());
+    EXPECT_EQ(w.peer->of_type("welcome").size(), 1u);
+    EXPECT_EQ(attendance.connections(meeting.id, guest.id), 1);
+    say(mod, R"({"type":"chat","content":"welcome in"})");
+    EXPECT_EQ(w.peer->of_type("chat").size(), 1u);
+}
+
+TEST_F(RoomSessionTest, ModerationIsForModeratorsOnPeopleOfTheMeetingAndNeverThemselves) {
+    User stranger = run_task(store.create_user(NewUser{.email = "x@example.com", .password = "!x"}));
+    Member mod = join(owner, "peer-m");
+    Member p = join(guest, "peer-p");
+    run(mod.session->enter());
+    run(p.session->enter());
+    auto frame = [](std::string_view action, Id user) {
+        return R"({"type":"moderate","action":")" + std::string(action) + R"(","user":)" + std::to_string(user) + "}";
+    };
+    say(p, frame("mute_audio", owner.id));
+    EXPECT_EQ(p.peer->last_error_code(), "forbidden");
+    for (const std::string& bad : {frame("mute_audio", owner.id), frame("explode", guest.id), frame("kick", stranger.id),
+                                   frame("kick", 999999), std::string(R"({"type":"moderate","action":"kick"})"),
+                                   std::string(R"({"type":"moderate","action":"kick","user":"2"})"),
+                                   frame("deny", guest.id)}) {
+        std::size_t errors = mod.peer->of_type("error").size();
+        say(mod, bad);
+        EXPECT_EQ(mod.peer->of_type("error").size(), errors + 1) << bad;
+        EXPECT_EQ(mod.peer->last_error_code(), "invalid_moderation") << bad;
+    }
+    EXPECT_TRUE(run_task(store.find_room_settings(meeting.id)).banned.empty());
+    // A moderator turns things off; the room is told who did it.
+    say(mod, frame("mute_audio", guest.id));
+    auto pushed = p.peer->of_type("participant_state");
+    ASSERT_FALSE(pushed.empty());
+    EXPECT_TRUE(pushed.back().at("state").at("audio_muted").as_bool());
+    EXPECT_EQ(pushed.back().at("by").as_int64(), owner.id);
+    // A kick bans, and reaches the user's connections.
+    say(mod, frame("kick", guest.id));
+    EXPECT_EQ(run_task(store.find_room_settings(meeting.id)).banned, std::vector<Id>{guest.id});
+    ASSERT_EQ(p.peer->actions.size(), 1u);
+    EXPECT_EQ(p.peer->actions[0].kind, RoomAction::Kind::kick);
+    p.session->act(p.peer->actions[0]);
+    EXPECT_EQ(p.peer->of_type("kicked").at(0).at("by").as_int64(), owner.id);
+    EXPECT_EQ(p.peer->closed_with, kCloseRemoved);
+}
+
+TEST_F(RoomSessionTest, APrivateChatReachesItsPeerAndItsSenderOnlyAndIsNotStored) {
+    Member a = join(owner, "peer-a");
+    Member b = join(guest, "peer-b");
+    Member c = join(guest, "peer-c");
+    say(a, R"({"type":"chat","content":"psst","to":"peer-b"})");
+    auto got = b.peer->of_type("chat");
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_TRUE(got[0].at("private").as_bool());
+    EXPECT_EQ(got[0].at("from").as_string(), "peer-a");
+    EXPECT_EQ(got[0].at("to").as_string(), "peer-b");
+    EXPECT_EQ(a.peer->of_type("chat").size(), 1u) << "echoed";
+    EXPECT_TRUE(c.peer->of_type("chat").empty());
+    EXPECT_TRUE(run_task(store.list_messages(meeting.id, std::nullopt, 0)).rows.empty());
+    for (const char* bad : {R"({"type":"chat","content":"x","to":"peer-zz"})", R"({"type":"chat","content":"x","to":7})",
+                            R"({"type":"chat","content":"x","to":"peer-a"})"}) {
+        say(a, bad);
+        EXPECT_EQ(a.peer->last_error_code(), "unknown_peer") << bad;
+    }
+}
+
+TEST_F(RoomSessionTest, LeavingTellsTheRoomOnceAndAttendanceCountsPeople) {
+    Member a = join(owner, "peer-a");
+    Member b1 = join(guest, "peer-b1");
+    Member b2 = join(guest, "peer-b2");
+    struct Seen final : realtime::AttendanceObserver {
+        std::vector<std::string> events;
+        void participant_joined(Id, const PeerInfo& p) override { events.push_back("joined " + p.peer_id); }
+        void participant_left(Id, const PeerInfo& p) override { events.push_back("left " + p.peer_id); }
+    } seen;
+    attendance.observe(seen);
+    for (Member* m : {&a, &b1, &b2}) run(m->session->enter());
+    b1.session->leave();
+    b2.session->leave();
+    drain();
+    EXPECT_EQ(seen.events, (std::vector<std::string>{"joined peer-a", "joined peer-b1", "left peer-b2"}));
+    auto presence = a.peer->of_type("presence");
+    int left = 0;
+    for (const auto& p : presence) left += p.at("event").as_string() == "left";
+    EXPECT_EQ(left, 2);
+}
+
+TEST(ResumeTokens, AreSingleUseAndBoundToTheMeetingAndTheUser) {
+    boost::asio::io_context io;
+    User u{.id = 7, .email = "u@example.com"};
+    auto member = std::make_shared<FakePeer>("peer-r", u, true, io.get_executor());
+    ResumeTokens tokens;
+    std::string token = tokens.issue(3, member);
+    EXPECT_TRUE(tokens.valid(token, 3, 7));
+    EXPECT_FALSE(tokens.valid(token, 3, 8));
+    EXPECT_FALSE(tokens.valid(token, 4, 7));
+    EXPECT_EQ(tokens.take(token, 3, 8), nullptr) << "another user's attempt";
+    EXPECT_TRUE(tokens.valid(token, 3, 7)) << "leaves the token to its user";
+    EXPECT_EQ(tokens.take(token, 3, 7), member);
+    EXPECT_EQ(tokens.take(token, 3, 7), nullptr) << "used";
+    std::string second = tokens.issue(3, member);
+    std::string third = tokens.issue(3, member);
+    EXPECT_FALSE(tokens.valid(second, 3, 7)) << "a new token replaces the old one";
+    tokens.forget(member.get());
+    EXPECT_FALSE(tokens.valid(third, 3, 7));
+    EXPECT_EQ(tokens.size(), 0u);
 }
 
 }  // namespace

@@ -279,6 +279,89 @@ TEST_P(StoreContract, DeletingAMeetingDeletesWhatHangsOffIt) {
     EXPECT_EQ(totals.recordings, 0);
 }
 
+// ---- meeting rooms' controls
+
+TEST_P(StoreContract, RoomControlsAreDefaultsUntilSetAndReadWithTheMeeting) {
+    User a = user("a@example.com");
+    User b = user("b@example.com");
+    Meeting m = meeting(a.id, "room");
+    RoomEntry entry = run_task(store_->find_room_entry(m.room_id, b.id));
+    ASSERT_TRUE(entry.meeting);
+    EXPECT_EQ(entry.meeting->id, m.id);
+    EXPECT_FALSE(entry.locked || entry.lobby || entry.banned || entry.admitted);
+    EXPECT_FALSE(run_task(store_->find_room_entry("not-a-uuid", b.id)).meeting);
+
+    Transaction tx;
+    auto set = tx.add(write::SetRoomSettings{m.id, true, std::nullopt});
+    auto ban = tx.add(write::BanFromRoom{m.id, b.id, a.id});
+    auto admit = tx.add(write::AdmitToRoom{m.id, b.id, a.id});
+    Committed done = run_task(store_->commit(std::move(tx)));
+    EXPECT_TRUE(done.get<RoomSettings>(set).locked);
+    EXPECT_FALSE(done.get<RoomSettings>(set).lobby);
+    EXPECT_TRUE(done.get<bool>(ban));
+    EXPECT_TRUE(done.get<bool>(admit));
+
+    Transaction again;
+    auto lobby = again.add(write::SetRoomSettings{m.id, std::nullopt, true});
+    auto ban_twice = again.add(write::BanFromRoom{m.id, b.id, a.id});
+    done = run_task(store_->commit(std::move(again)));
+    EXPECT_TRUE(done.get<RoomSettings>(lobby).locked) << "a flag not given is kept";
+    EXPECT_TRUE(done.get<RoomSettings>(lobby).lobby);
+    EXPECT_FALSE(done.get<bool>(ban_twice));
+
+    entry = run_task(store_->find_room_entry(m.room_id, b.id));
+    EXPECT_TRUE(entry.locked && entry.lobby && entry.banned && entry.admitted);
+    EXPECT_FALSE(run_task(store_->find_room_entry(m.room_id, a.id)).banned);
+    RoomSettings settings = run_task(store_->find_room_settings(m.id));
+    EXPECT_EQ(settings.banned, std::vector<Id>{b.id});
+
+    Transaction lift;
+    auto unban = lift.add(write::UnbanFromRoom{m.id, b.id});
+    auto unban_twice = lift.add(write::UnbanFromRoom{m.id, b.id});
+    done = run_task(store_->commit(std::move(lift)));
+    EXPECT_TRUE(done.get<bool>(unban));
+    EXPECT_FALSE(done.get<bool>(unban_twice));
+    EXPECT_TRUE(run_task(store_->find_room_settings(m.id)).banned.empty());
+
+    // They go with their meeting.
+    EXPECT_TRUE(run_task(store_->delete_meeting(m.id)));
+    EXPECT_TRUE(run_task(store_->find_room_settings(m.id)).banned.empty());
+    EXPECT_FALSE(run_task(store_->find_room_settings(m.id)).locked);
+}
+
+TEST_P(StoreContract, ARoomSnapshotHasTheStatesTheLastChatsOldestFirstAndTheControls) {
+    User a = user("a@example.com");
+    User b = user("b@example.com");
+    Meeting m = meeting(a.id, "snapshot");
+    Meeting other = meeting(a.id, "elsewhere");
+    run_task(store_->create_messages(m.id, a.id, {"one", "two", "three"}));
+    run_task(store_->create_message(m.id, b.id, "four"));
+    run_task(store_->create_message(other.id, b.id, "not here"));
+    run_task(store_->set_participant_flag(m.id, b.id, ParticipantFlag::raised_hand, true));
+    run_task(store_->set_participant_flag(m.id, a.id, ParticipantFlag::audio_muted, true));
+    RoomSnapshot s = run_task(store_->room_snapshot(m.id, 3));
+    ASSERT_EQ(s.history.size(), 3u);
+    EXPECT_EQ(s.history[0].content, "two");
+    EXPECT_EQ(s.history[2].content, "four");
+    EXPECT_EQ(s.history[2].user_email, "b@example.com");
+    EXPECT_EQ(s.history[2].meeting_id, m.id);
+    ASSERT_EQ(s.states.size(), 2u);
+    EXPECT_EQ(s.states[0].user_id, b.id);
+    EXPECT_TRUE(s.states[0].raised_hand);
+    EXPECT_EQ(s.states[1].user_email, "a@example.com");
+    EXPECT_FALSE(s.locked || s.lobby);
+    run_task(store_->commit([&] {
+        Transaction tx;
+        tx.add(write::SetRoomSettings{m.id, false, true});
+        return tx;
+    }()));
+    s = run_task(store_->room_snapshot(m.id, 0));
+    EXPECT_TRUE(s.history.empty());
+    EXPECT_TRUE(s.lobby);
+    EXPECT_EQ(s.states.size(), 2u);
+    EXPECT_EQ(run_task(store_->room_snapshot(m.id, 50)).history.size(), 4u);
+}
+
 TEST_P(StoreContract, DeletingAUserDeletesTheirMeetingsAndSessions) {
     User a = user("a@example.com");
     Meeting m = meeting(a.id, "mine");

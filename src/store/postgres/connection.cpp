@@ -169,6 +169,12 @@ Params& Params::add(std::optional<TimePoint> value) {
     return *this;
 }
 
+Params& Params::add(std::optional<bool> value) {
+    if (value) return add(*value);
+    values_.emplace_back(std::nullopt);
+    return *this;
+}
+
 Params& Params::add(std::optional<std::int64_t> value) {
     if (value) return add(*value);
     values_.emplace_back(std::nullopt);

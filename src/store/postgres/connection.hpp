@@ -33,6 +33,7 @@ public:
     Params& add(TimePoint value);
     Params& add(std::optional<TimePoint> value);
     Params& add(std::optional<std::int64_t> value);
+    Params& add(std::optional<bool> value);
 
     int size() const { return static_cast<int>(values_.size()); }
     // Pointers for libpq, valid while this object lives unchanged.

@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <stdexcept>
@@ -97,6 +98,23 @@ const Statement kFindState{"find_participant_state",
 const Statement kListStates{"list_participant_states",
                             std::string(sql::kStateSelect) + "WHERE p.meeting_id = $1 ORDER BY p.id", kReads};
 const Statement kPing{"ping", "SELECT 1", kReads};
+
+// The meeting's columns, then the controls and what they say of user $2.
+const Statement kFindRoomEntry{"find_room_entry",
+                               select(sql::kMeetingColumnsOfM,
+                                      ", coalesce(r.locked, false), coalesce(r.lobby, false), "
+                                      "EXISTS (SELECT 1 FROM castera_room_ban b WHERE b.meeting_id = m.id AND b.user_id = $2), "
+                                      "EXISTS (SELECT 1 FROM castera_room_admission a WHERE a.meeting_id = m.id "
+                                      "AND a.user_id = $2) FROM meetings_meeting m LEFT JOIN castera_room_settings r "
+                                      "ON r.meeting_id = m.id WHERE m.room_id = $1"),
+                               kReads};
+// The flags (one row or none) and the banned users, in one statement: a row of kind 0 with
+// the flags, rows of kind 1 with a user id.
+const Statement kFindRoomSettings{"find_room_settings",
+                                  "SELECT 0, locked, lobby, 0::bigint FROM castera_room_settings WHERE meeting_id = $1 "
+                                  "UNION ALL SELECT 1, false, false, user_id FROM castera_room_ban WHERE meeting_id = $1",
+                                  kReads};
+const Statement kRoomSnapshot{"room_snapshot", sql::kRoomSnapshotPostgres, kReads};
 
 // A meeting listing's WHERE clause and its parameters, numbered in the order they appear;
 // `key` tells the filter's shape apart for the statement names.
@@ -411,6 +429,76 @@ Task<std::vector<ParticipantState>> PostgresStore::list_participant_states(Id me
     co_return read_all<ParticipantState>(r, read_state);
 }
 
+
+// ---- meeting rooms' controls
+
+Task<RoomEntry> PostgresStore::find_room_entry(std::string room_id, Id user) {
+    RoomEntry out;
+    std::string canonical;
+    if (!parse_uuid(room_id, canonical)) co_return out;
+    Params params;
+    params.add(std::move(canonical)).add(user);
+    Result r = co_await run(kFindRoomEntry, params);
+    if (r.empty()) co_return out;
+    out.meeting = read_meeting(r, 0);
+    out.locked = r.boolean(0, 9);
+    out.lobby = r.boolean(0, 10);
+    out.banned = r.boolean(0, 11);
+    out.admitted = r.boolean(0, 12);
+    co_return out;
+}
+
+Task<RoomSettings> PostgresStore::find_room_settings(Id meeting) {
+    Params params;
+    params.add(meeting);
+    Result r = co_await run(kFindRoomSettings, params);
+    RoomSettings out;
+    for (int i = 0; i < r.rows(); ++i) {
+        if (r.integer(i, 0) == 0) {
+            out.locked = r.boolean(i, 1);
+            out.lobby = r.boolean(i, 2);
+        } else {
+            out.banned.push_back(r.integer(i, 3));
+        }
+    }
+    std::sort(out.banned.begin(), out.banned.end());
+    co_return out;
+}
+
+Task<RoomSnapshot> PostgresStore::room_snapshot(Id meeting, std::int64_t history) {
+    Params params;
+    params.add(meeting).add(std::max<std::int64_t>(history, 0));
+    Result r = co_await run(kRoomSnapshot, params);
+    RoomSnapshot out;
+    for (int i = 0; i < r.rows(); ++i) {
+        switch (r.integer(i, 0)) {
+            case 0:
+                out.states.push_back(ParticipantState{.id = r.integer(i, 1),
+                                                      .meeting_id = r.integer(i, 2),
+                                                      .user_id = r.integer(i, 3),
+                                                      .user_email = r.text(i, 4),
+                                                      .audio_muted = r.boolean(i, 5),
+                                                      .video_stopped = r.boolean(i, 6),
+                                                      .in_call = r.boolean(i, 7),
+                                                      .raised_hand = r.boolean(i, 8),
+                                                      .screen_sharing = r.boolean(i, 9)});
+                break;
+            case 1:
+                out.history.push_back(Message{.id = r.integer(i, 1),
+                                              .meeting_id = r.integer(i, 2),
+                                              .user_id = r.integer(i, 3),
+                                              .user_email = r.text(i, 4),
+                                              .content = r.text(i, 10),
+                                              .timestamp = r.time(i, 11)});
+                break;
+            default:
+                out.locked = r.boolean(i, 5);
+                out.lobby = r.boolean(i, 6);
+        }
+    }
+    sql::order_snapshot(out);
+    co_return out;
+}
 
 // ---- the admin console
 

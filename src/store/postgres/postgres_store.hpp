@@ -46,6 +46,10 @@ public:
     Task<std::optional<ParticipantState>> find_participant_state(Id meeting, Id user) override;
     Task<std::vector<ParticipantState>> list_participant_states(Id meeting) override;
 
+    Task<RoomEntry> find_room_entry(std::string room_id, Id user) override;
+    Task<RoomSettings> find_room_settings(Id meeting) override;
+    Task<RoomSnapshot> room_snapshot(Id meeting, std::int64_t history) override;
+
     Task<ConsolePage> list_console(AdminModel model, ConsoleQuery query) override;
     Task<std::vector<AdminLogEntry>> list_admin_log(AdminLogQuery query) override;
 

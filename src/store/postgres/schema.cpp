@@ -128,7 +128,32 @@ CREATE INDEX "django_admin_log_content_type_id_c4bce8eb" ON "django_admin_log" (
 CREATE INDEX "django_admin_log_user_id_c564eba6" ON "django_admin_log" ("user_id");
 )sql";
 
-constexpr int kCurrentVersion = 3;
+// Version 4: meeting rooms' controls, castera's own (Django's tables are left as they are):
+// the lock and lobby flags, who was removed from a room (kick) and who a moderator let in past
+// its lobby. They cascade with their meeting and users, in the database, like castera's
+// other tables.
+constexpr const char* kVersion4 = R"sql(
+CREATE TABLE IF NOT EXISTS "castera_room_settings" (
+  "meeting_id" bigint NOT NULL PRIMARY KEY REFERENCES "meetings_meeting" ("id") ON DELETE CASCADE,
+  "locked" boolean NOT NULL DEFAULT false,
+  "lobby" boolean NOT NULL DEFAULT false);
+CREATE TABLE IF NOT EXISTS "castera_room_ban" (
+  "meeting_id" bigint NOT NULL REFERENCES "meetings_meeting" ("id") ON DELETE CASCADE,
+  "user_id" bigint NOT NULL REFERENCES "users_user" ("id") ON DELETE CASCADE,
+  "banned_by_id" bigint NULL REFERENCES "users_user" ("id") ON DELETE SET NULL,
+  "created_at" timestamp with time zone NOT NULL,
+  PRIMARY KEY ("meeting_id", "user_id"));
+CREATE INDEX IF NOT EXISTS "castera_room_ban_user_id" ON "castera_room_ban" ("user_id");
+CREATE TABLE IF NOT EXISTS "castera_room_admission" (
+  "meeting_id" bigint NOT NULL REFERENCES "meetings_meeting" ("id") ON DELETE CASCADE,
+  "user_id" bigint NOT NULL REFERENCES "users_user" ("id") ON DELETE CASCADE,
+  "admitted_by_id" bigint NULL REFERENCES "users_user" ("id") ON DELETE SET NULL,
+  "created_at" timestamp with time zone NOT NULL,
+  PRIMARY KEY ("meeting_id", "user_id"));
+CREATE INDEX IF NOT EXISTS "castera_room_admission_user_id" ON "castera_room_admission" ("user_id");
+)sql";
+
+constexpr int kCurrentVersion = 4;
 
 // Serialises two castera processes migrating the same database at once.
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(7318459120463)";
@@ -182,6 +207,7 @@ void upgrade(PGconn* conn) {
     if (version < 2) execute(conn, kVersion2);
     if (!single_value(conn, "SELECT to_regclass('django_content_type')::text")) execute(conn, kContentTypes);
     if (!single_value(conn, "SELECT to_regclass('django_admin_log')::text")) execute(conn, kAdminLog);
+    if (version < 4) execute(conn, kVersion4);
     if (version < kCurrentVersion)
         execute(conn, ("INSERT INTO castera_schema_version (version) VALUES (" + std::to_string(kCurrentVersion) +
                        ")").c_str());

@@ -93,6 +93,25 @@ const Statement kUpdateState{"update_participant_state",
                              "video_stopped = $5, in_call = $6, raised_hand = $7, screen_sharing = $8 WHERE id = $1",
                              kWrites};
 
+// $2, $3: the flags to set, NULL for those left as they are.
+const Statement kSetRoomSettings{"set_room_settings",
+                                 "INSERT INTO castera_room_settings (meeting_id, locked, lobby) "
+                                 "VALUES ($1, coalesce($2::boolean, false), coalesce($3::boolean, false)) "
+                                 "ON CONFLICT (meeting_id) DO UPDATE SET "
+                                 "locked = coalesce($2::boolean, castera_room_settings.locked), "
+                                 "lobby = coalesce($3::boolean, castera_room_settings.lobby) RETURNING locked, lobby",
+                                 kWrites};
+const Statement kBanFromRoom{"ban_from_room",
+                             "INSERT INTO castera_room_ban (meeting_id, user_id, banned_by_id, created_at) "
+                             "VALUES ($1, $2, nullif($3::bigint, 0), $4) ON CONFLICT (meeting_id, user_id) DO NOTHING",
+                             kWrites};
+const Statement kUnbanFromRoom{"unban_from_room", "DELETE FROM castera_room_ban WHERE meeting_id = $1 AND user_id = $2",
+                               kWrites};
+const Statement kAdmitToRoom{"admit_to_room",
+                             "INSERT INTO castera_room_admission (meeting_id, user_id, admitted_by_id, created_at) "
+                             "VALUES ($1, $2, nullif($3::bigint, 0), $4) ON CONFLICT (meeting_id, user_id) DO NOTHING",
+                             kWrites};
+
 // One DELETE per model that nothing hangs off (users and meetings have their cascades).
 const Statement& delete_row(AdminModel model) {
     static const std::vector<Statement> statements = [] {
@@ -338,6 +357,14 @@ WritePlan::WritePlan(Transaction& transaction, unsigned django_tables) : transac
                     add(kUpdateState, std::move(p));
                 } else if constexpr (std::is_same_v<W, write::DeleteRow>) {
                     add(delete_row(write.model), std::move(p.add(write.id)));
+                } else if constexpr (std::is_same_v<W, write::SetRoomSettings>) {
+                    add(kSetRoomSettings, std::move(p.add(write.meeting).add(write.locked).add(write.lobby)));
+                } else if constexpr (std::is_same_v<W, write::BanFromRoom>) {
+                    add(kBanFromRoom, std::move(p.add(write.meeting).add(write.user).add(write.by).add(now_utc())));
+                } else if constexpr (std::is_same_v<W, write::UnbanFromRoom>) {
+                    add(kUnbanFromRoom, std::move(p.add(write.meeting).add(write.user)));
+                } else if constexpr (std::is_same_v<W, write::AdmitToRoom>) {
+                    add(kAdmitToRoom, std::move(p.add(write.meeting).add(write.user).add(write.by).add(now_utc())));
                 } else if constexpr (std::is_same_v<W, write::LogAdminAction>) {
                     const AdminLogEntry& e = write.entry;
                     int variant = !write.subject ? 0 : write.repr_names_id ? 2 : 1;
@@ -427,6 +454,17 @@ struct Decode {
     WriteResult operator()(write::UpdateParticipantState&) { return found(); }
     WriteResult operator()(write::DeleteRow&) { return found(); }
     WriteResult operator()(write::LogAdminAction&) { return std::monostate{}; }
+    WriteResult operator()(write::SetRoomSettings&) {
+        RoomSettings out;
+        if (!result().empty()) {
+            out.locked = result().boolean(0, 0);
+            out.lobby = result().boolean(0, 1);
+        }
+        return out;
+    }
+    WriteResult operator()(write::BanFromRoom&) { return found(); }
+    WriteResult operator()(write::UnbanFromRoom&) { return found(); }
+    WriteResult operator()(write::AdmitToRoom&) { return found(); }
     WriteResult operator()(write::CreateSignal& w) {
         return Signal{.id = result().integer(0, 0),
                       .meeting_id = w.meeting,

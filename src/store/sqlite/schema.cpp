@@ -116,7 +116,31 @@ CREATE INDEX IF NOT EXISTS "django_admin_log_content_type_id_c4bce8eb" ON "djang
 CREATE INDEX IF NOT EXISTS "django_admin_log_user_id_c564eba6" ON "django_admin_log" ("user_id");
 )sql";
 
-constexpr int kCurrentVersion = 3;
+// Version 4: meeting rooms' controls, castera's own (Django's tables are left as they are):
+// the lock and lobby flags, who was removed from a room (kick) and who a moderator let in past
+// its lobby. They go with their meeting and users.
+constexpr const char* kVersion4 = R"sql(
+CREATE TABLE IF NOT EXISTS "castera_room_settings" (
+  "meeting_id" bigint NOT NULL PRIMARY KEY REFERENCES "meetings_meeting" ("id") ON DELETE CASCADE,
+  "locked" bool NOT NULL DEFAULT 0,
+  "lobby" bool NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS "castera_room_ban" (
+  "meeting_id" bigint NOT NULL REFERENCES "meetings_meeting" ("id") ON DELETE CASCADE,
+  "user_id" bigint NOT NULL REFERENCES "users_user" ("id") ON DELETE CASCADE,
+  "banned_by_id" bigint NULL REFERENCES "users_user" ("id") ON DELETE SET NULL,
+  "created_at" datetime NOT NULL,
+  PRIMARY KEY ("meeting_id", "user_id"));
+CREATE INDEX IF NOT EXISTS "castera_room_ban_user_id" ON "castera_room_ban" ("user_id");
+CREATE TABLE IF NOT EXISTS "castera_room_admission" (
+  "meeting_id" bigint NOT NULL REFERENCES "meetings_meeting" ("id") ON DELETE CASCADE,
+  "user_id" bigint NOT NULL REFERENCES "users_user" ("id") ON DELETE CASCADE,
+  "admitted_by_id" bigint NULL REFERENCES "users_user" ("id") ON DELETE SET NULL,
+  "created_at" datetime NOT NULL,
+  PRIMARY KEY ("meeting_id", "user_id"));
+CREATE INDEX IF NOT EXISTS "castera_room_admission_user_id" ON "castera_room_admission" ("user_id");
+)sql";
+
+constexpr int kCurrentVersion = 4;
 
 int stored_version(Connection& connection) {
     connection.execute("CREATE TABLE IF NOT EXISTS castera_schema_version (version integer NOT NULL)");
@@ -135,6 +159,7 @@ void migrate(Connection& connection) {
     if (version < 1) connection.execute(kVersion1);
     if (version < 2) connection.execute(kVersion2);
     if (version < 3) connection.execute(kVersion3);
+    if (version < 4) connection.execute(kVersion4);
     if (version < kCurrentVersion)
         connection.prepare("INSERT INTO castera_schema_version (version) VALUES (?1)").bind(1, std::int64_t{kCurrentVersion}).run();
     transaction.commit();

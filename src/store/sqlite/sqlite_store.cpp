@@ -1,5 +1,7 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <algorithm>
+
 #include "store/console_sql.hpp"
 #include "store/sql_shared.hpp"
 #include "store/sqlite/change_watch.hpp"
@@ -269,6 +271,80 @@ Task<std::vector<ParticipantState>> SqliteStore::list_participant_states(Id meet
     rows.bind(1, meeting);
     while (rows.step()) states.push_back(read_state(rows));
     co_return states;
+}
+
+// ---- meeting rooms' controls
+
+Task<RoomEntry> SqliteStore::find_room_entry(std::string room_id, Id user) {
+    RoomEntry out;
+    std::string canonical;
+    if (!parse_uuid(room_id, canonical)) co_return out;
+    Statement row = db_->prepare(
+        "SELECT m.id, m.title, m.description, m.type_of, m.created_on, m.room_id, m.scheduled_date, m.status, "
+        "m.user_id, coalesce(r.locked, 0), coalesce(r.lobby, 0), "
+        "EXISTS (SELECT 1 FROM castera_room_ban b WHERE b.meeting_id = m.id AND b.user_id = ?2), "
+        "EXISTS (SELECT 1 FROM castera_room_admission a WHERE a.meeting_id = m.id AND a.user_id = ?2) "
+        "FROM meetings_meeting m LEFT JOIN castera_room_settings r ON r.meeting_id = m.id WHERE m.room_id = ?1");
+    row.bind(1, uuid_to_db(canonical)).bind(2, user);
+    if (!row.step()) co_return out;
+    out.meeting = read_meeting(row);
+    out.locked = row.column_bool(9);
+    out.lobby = row.column_bool(10);
+    out.banned = row.column_bool(11);
+    out.admitted = row.column_bool(12);
+    co_return out;
+}
+
+Task<RoomSettings> SqliteStore::find_room_settings(Id meeting) {
+    RoomSettings out;
+    {
+        Statement row = db_->prepare("SELECT locked, lobby FROM castera_room_settings WHERE meeting_id = ?1");
+        row.bind(1, meeting);
+        if (row.step()) {
+            out.locked = row.column_bool(0);
+            out.lobby = row.column_bool(1);
+        }
+    }
+    Statement rows = db_->prepare("SELECT user_id FROM castera_room_ban WHERE meeting_id = ?1 ORDER BY user_id");
+    rows.bind(1, meeting);
+    while (rows.step()) out.banned.push_back(rows.column_int(0));
+    co_return out;
+}
+
+// One statement, so one read transaction (on SQLite a read's cost is its transaction): the
+// states (kind 0), the last chats (kind 1, newest first here) and the controls (kind 2).
+Task<RoomSnapshot> SqliteStore::room_snapshot(Id meeting, std::int64_t history) {
+    Statement rows = db_->prepare(sql::kRoomSnapshotSqlite);
+    rows.bind(1, meeting).bind(2, history);
+    RoomSnapshot out;
+    while (rows.step()) {
+        switch (rows.column_int(0)) {
+            case 0:
+                out.states.push_back(ParticipantState{.id = rows.column_int(1),
+                                                      .meeting_id = rows.column_int(2),
+                                                      .user_id = rows.column_int(3),
+                                                      .user_email = rows.column_text(4),
+                                                      .audio_muted = rows.column_bool(5),
+                                                      .video_stopped = rows.column_bool(6),
+                                                      .in_call = rows.column_bool(7),
+                                                      .raised_hand = rows.column_bool(8),
+                                                      .screen_sharing = rows.column_bool(9)});
+                break;
+            case 1:
+                out.history.push_back(Message{.id = rows.column_int(1),
+                                              .meeting_id = rows.column_int(2),
+                                              .user_id = rows.column_int(3),
+                                              .user_email = rows.column_text(4),
+                                              .content = rows.column_text(10),
+                                              .timestamp = read_time(rows, 11)});
+                break;
+            default:
+                out.locked = rows.column_bool(5);
+                out.lobby = rows.column_bool(6);
+        }
+    }
+    sql::order_snapshot(out);
+    co_return out;
 }
 
 // ---- the admin console

@@ -89,6 +89,29 @@ ParticipantState set_flags(Connection& db, const write::SetParticipantFlags& w) 
     return std::move(*state);
 }
 
+RoomSettings room_settings_of(Connection& db, Id meeting) {
+    Statement row = db.prepare("SELECT locked, lobby FROM castera_room_settings WHERE meeting_id = ?1");
+    row.bind(1, meeting);
+    RoomSettings out;
+    if (row.step()) {
+        out.locked = row.column_bool(0);
+        out.lobby = row.column_bool(1);
+    }
+    return out;
+}
+
+// ?2, ?3: the flags to set, NULL for those left as they are.
+RoomSettings set_room_settings(Connection& db, const write::SetRoomSettings& w) {
+    Statement statement = db.prepare(
+        "INSERT INTO castera_room_settings (meeting_id, locked, lobby) VALUES (?1, coalesce(?2, 0), coalesce(?3, 0)) "
+        "ON CONFLICT (meeting_id) DO UPDATE SET locked = coalesce(?2, locked), lobby = coalesce(?3, lobby)");
+    statement.bind(1, w.meeting);
+    if (w.locked) statement.bind(2, *w.locked);
+    if (w.lobby) statement.bind(3, *w.lobby);
+    statement.run();
+    return room_settings_of(db, w.meeting);
+}
+
 // The table a console row lives in, for the writes that name a model.
 std::string_view table_of(AdminModel model) { return sql::console_table(model).table; }
 
@@ -332,6 +355,31 @@ struct Apply {
         if (w.model == AdminModel::user || w.model == AdminModel::meeting)
             throw std::invalid_argument("DeleteRow is for rows nothing hangs off");
         db.prepare("DELETE FROM " + std::string(table_of(w.model)) + " WHERE id = ?1").bind(1, w.id).run();
+        return db.changes() > 0;
+    }
+    WriteResult operator()(write::SetRoomSettings& w) { return set_room_settings(db, w); }
+    WriteResult operator()(write::BanFromRoom& w) {
+        db.prepare("INSERT INTO castera_room_ban (meeting_id, user_id, banned_by_id, created_at) "
+                   "VALUES (?1, ?2, nullif(?3, 0), ?4) ON CONFLICT (meeting_id, user_id) DO NOTHING")
+            .bind(1, w.meeting)
+            .bind(2, w.user)
+            .bind(3, w.by)
+            .bind(4, format_db(now_utc()))
+            .run();
+        return db.changes() > 0;
+    }
+    WriteResult operator()(write::UnbanFromRoom& w) {
+        db.prepare("DELETE FROM castera_room_ban WHERE meeting_id = ?1 AND user_id = ?2").bind(1, w.meeting).bind(2, w.user).run();
+        return db.changes() > 0;
+    }
+    WriteResult operator()(write::AdmitToRoom& w) {
+        db.prepare("INSERT INTO castera_room_admission (meeting_id, user_id, admitted_by_id, created_at) "
+                   "VALUES (?1, ?2, nullif(?3, 0), ?4) ON CONFLICT (meeting_id, user_id) DO NOTHING")
+            .bind(1, w.meeting)
+            .bind(2, w.user)
+            .bind(3, w.by)
+            .bind(4, format_db(now_utc()))
+            .run();
         return db.changes() > 0;
     }
     WriteResult operator()(write::LogAdminAction& w) {
