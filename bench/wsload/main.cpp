@@ -56,6 +56,9 @@ struct Options {
     bool compete = false;
     bool skip_hold = false;
     bool skip_room = false;
+    std::size_t joins = 0;  // the join-rate run: how many joins (0: none)
+    std::size_t join_in_flight = 16;
+    std::size_t join_history = 50;  // chats stored in its room first
     std::string json_path;
 };
 
@@ -298,6 +301,27 @@ int run(const Options& o) {
         add_room_notes(notes, r, "Redis");
         out["redis"] = room_json(r);
     }
+    if (o.joins > 0) {
+        std::fprintf(stderr, "wsload: %zu joins, %zu at a time, to a room with %zu chats\n", o.joins, o.join_in_flight,
+                     o.join_history);
+        JoinPlan plan{.server = parse_server(o.servers.front()), .token = o.token, .joins = o.joins,
+                      .in_flight = o.join_in_flight, .threads = o.room_threads};
+        plan.room = create_rooms(parse_server(o.api).endpoint, o.token, 1).front();
+        post_messages(parse_server(o.api).endpoint, o.token, plan.room, o.join_history);
+        JoinResult j = run_joins(plan);
+        double us = j.welcomed ? j.server_cpu_seconds * 1e6 / static_cast<double>(j.welcomed) : 0;
+        rows.push_back({format("join rate (castera.v2, %zu chats stored)", o.join_history),
+                        format("%.0f joins/s (%zu of %zu; p50 %.2f ms, p99 %.2f ms)", j.per_second(), j.welcomed,
+                               j.asked, j.p50_ms, j.p99_ms),
+                        "-", j.failed ? "incomplete" : "-"});
+        notes.push_back(format("joins: castera used %.2f CPU-s (%.0f us per join); welcome %zu bytes",
+                               j.server_cpu_seconds, us, j.welcome_bytes));
+        out["joins"] = {{"asked", j.asked}, {"welcomed", j.welcomed}, {"failed", j.failed}, {"seconds", j.seconds},
+                        {"joins_per_second", j.per_second()}, {"p50_ms", j.p50_ms}, {"p99_ms", j.p99_ms},
+                        {"server_cpu_seconds", j.server_cpu_seconds}, {"server_cpu_us_per_join", us},
+                        {"welcome_bytes", j.welcome_bytes}, {"in_flight", o.join_in_flight},
+                        {"history", o.join_history}};
+    }
     print_table(rows, notes);
     out["table"] = table_json(rows);
     if (!o.json_path.empty()) std::ofstream(o.json_path) << json::serialize(out) << "\n";
@@ -336,6 +360,10 @@ int main(int argc, char** argv) {
     app.add_flag("--compete", o.compete, "run under the normal scheduling policy, not SCHED_IDLE");
     app.add_flag("--skip-hold", o.skip_hold, "no idle connections");
     app.add_flag("--skip-room", o.skip_room, "no fan-out or latency run");
+    app.add_option("--joins", o.joins, "the join-rate run: this many castera.v2 joins (connect, welcome, close)");
+    app.add_option("--join-in-flight", o.join_in_flight, "joins under way at once in the join-rate run")
+        ->check(CLI::Range(1, 1024));
+    app.add_option("--join-history", o.join_history, "chats stored in the join-rate run's room before it");
     app.add_option("--json", o.json_path, "also write the results here");
     CLI11_PARSE(app, argc, argv);
     if (o.redis_sender.empty() != o.redis_receiver.empty()) {

@@ -49,6 +49,38 @@ asio::awaitable<void> create_some(tcp::endpoint api, std::string token, std::siz
 
 }  // namespace
 
+void post_messages(const tcp::endpoint& api, const std::string& token, const std::string& room, std::size_t count) {
+    asio::io_context io;
+    std::exception_ptr failure;
+    std::string host = api.address().to_string() + ":" + std::to_string(api.port());
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        beast::tcp_stream stream(co_await asio::this_coro::executor);
+        co_await stream.async_connect(api, asio::use_awaitable);
+        beast::flat_buffer buffer;
+        auto call = [&](http::verb verb, std::string target, std::string body) -> asio::awaitable<std::string> {
+            http::request<http::string_body> req{verb, target, 11};
+            req.set(http::field::host, host);
+            req.set(http::field::authorization, "Token " + token);
+            if (!body.empty()) req.set(http::field::content_type, "application/json");
+            req.body() = std::move(body);
+            req.prepare_payload();
+            co_await http::async_write(stream, req, asio::use_awaitable);
+            http::response<http::string_body> res;
+            co_await http::async_read(stream, buffer, res, asio::use_awaitable);
+            if (res.result_int() >= 300)
+                throw std::runtime_error(target + " answered " + std::to_string(res.result_int()) + ": " + res.body());
+            co_return res.body();
+        };
+        std::string meeting = co_await call(http::verb::get, "/api/join/" + room + "/", "");
+        auto id = boost::json::parse(meeting).at("id").as_int64();
+        for (std::size_t i = 0; i < count; ++i)
+            co_await call(http::verb::post, "/api/meetings/" + std::to_string(id) + "/messages/",
+                          R"({"content":"history message )" + std::to_string(i) + R"( of the join run"})");
+    }, [&](std::exception_ptr e) { failure = e; });
+    io.run();
+    if (failure) std::rethrow_exception(failure);
+}
+
 std::vector<std::string> create_rooms(const tcp::endpoint& api, const std::string& token, std::size_t count) {
     std::vector<std::string> rooms(count);
     asio::io_context io;

@@ -13,4 +13,8 @@ namespace wsload {
 std::vector<std::string> create_rooms(const boost::asio::ip::tcp::endpoint& api, const std::string& token,
                                       std::size_t count);
 
+// Posts `count` chat messages to the meeting of `room` (POST /api/meetings/<id>/messages/).
+void post_messages(const boost::asio::ip::tcp::endpoint& api, const std::string& token, const std::string& room,
+                   std::size_t count);
+
 }  // namespace wsload

@@ -108,6 +108,30 @@ struct RoomResult {
 // Opens the receivers and the sender in one room, then runs the burst and the latency run.
 RoomResult run_room(const RoomPlan& plan);
 
+struct JoinPlan {
+    Server server;
+    std::string room;
+    std::string token;
+    std::size_t joins = 2000;   // castera.v2 joins, one after another on each of `in_flight` lanes
+    std::size_t in_flight = 16;
+    int threads = 2;
+};
+
+struct JoinResult {
+    std::size_t asked = 0;
+    std::size_t welcomed = 0;
+    std::size_t failed = 0;
+    double seconds = 0;
+    double p50_ms = 0, p99_ms = 0;  // connect to welcome
+    double server_cpu_seconds = 0;
+    std::size_t welcome_bytes = 0;  // of the last welcome
+    double per_second() const { return seconds > 0 ? welcomed / seconds : 0; }
+};
+
+// The join rate: each lane connects, upgrades, waits for the welcome, closes with a close
+// frame (a client that leaves), and goes again.
+JoinResult run_joins(const JoinPlan& plan);
+
 // "/ws/meetings/<room>/?access_token=<token>".
 std::string ws_path(const std::string& room, const std::string& token);
 

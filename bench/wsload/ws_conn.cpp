@@ -80,6 +80,8 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
 
 void encode_text(std::string& out, std::string_view payload) { encode_frame(out, text, payload); }
 
+void encode_close(std::string& out) { encode_frame(out, close_frame, std::string_view("\x03\xe8", 2)); }
+
 WorkerPool::WorkerPool(int threads) {
     for (int i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>(i));
     for (auto& w : workers_)

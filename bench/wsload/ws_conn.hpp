@@ -121,5 +121,7 @@ private:
 
 // A masked client text frame, for senders that build a burst ahead of time.
 void encode_text(std::string& out, std::string_view payload);
+// A masked client close frame with code 1000 (a client that leaves properly).
+void encode_close(std::string& out);
 
 }  // namespace wsload

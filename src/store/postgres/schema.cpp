@@ -207,7 +207,11 @@ void upgrade(PGconn* conn) {
     if (version < 2) execute(conn, kVersion2);
     if (!single_value(conn, "SELECT to_regclass('django_content_type')::text")) execute(conn, kContentTypes);
     if (!single_value(conn, "SELECT to_regclass('django_admin_log')::text")) execute(conn, kAdminLog);
-    if (version < 4) execute(conn, kVersion4);
+    // Made once meetings_meeting exists (a database Django made has it; one it only began has
+    // not), whatever the version says, like Django's admin tables above.
+    if (single_value(conn, "SELECT to_regclass('meetings_meeting')::text") &&
+        !single_value(conn, "SELECT to_regclass('castera_room_ban')::text"))
+        execute(conn, kVersion4);
     if (version < kCurrentVersion)
         execute(conn, ("INSERT INTO castera_schema_version (version) VALUES (" + std::to_string(kCurrentVersion) +
                        ")").c_str());
