@@ -19,6 +19,8 @@ Task<http::Response> me(RequestContext& ctx);
 
 // tokens.cpp
 Task<http::Response> list_api_tokens(RequestContext& ctx);
+Task<http::Response> list_webhook_events(RequestContext& ctx);
+Task<http::Response> retry_webhook_event(RequestContext& ctx);
 Task<http::Response> create_api_token(RequestContext& ctx);
 Task<http::Response> delete_api_token(RequestContext& ctx);
 

@@ -73,6 +73,8 @@ const std::array kRoutes = {
     Route{.pattern = "/api/meetings/{id}/lower-hand/", .post = {lower_hand, meeting_member}},
     Route{.pattern = "/api/meetings/{id}/start-screen-share/", .post = {start_screen_share, meeting_member}},
     Route{.pattern = "/api/meetings/{id}/stop-screen-share/", .post = {stop_screen_share, meeting_member}},
+    Route{.pattern = "/api/webhooks/events/", .get = {list_webhook_events, staff}},
+    Route{.pattern = "/api/webhooks/events/{id}/retry/", .post = {retry_webhook_event, staff}},
     // The meeting's room: castera.v2 or the old protocol (realtime/ws_session).
     Route{.pattern = "/ws/meetings/{room}/", .upgrade = meeting_member},
 };

@@ -214,6 +214,7 @@ void serve(App& app, const std::function<void(unsigned short)>& on_listening) {
         loops.back()->store->settle_on(contexts.back()->get_executor());
     }
     asio::io_context& main_io = *contexts.front();
+    app.start_webhooks(*loops.front());
     tcp::acceptor acceptor = open_acceptor(main_io, app.config);
     if (on_listening) on_listening(acceptor.local_endpoint().port());
 

@@ -124,6 +124,43 @@ Task<void> RoomSession::send_welcome() {
     peer_.send_welcome(welcome_frame(peer_, meeting_, peers, remote, states, deps_.ice));
 }
 
+// Connections to the room but this one, here and (with Redis) on the other instances.
+Task<RoomSession::Presence> RoomSession::others_in_room() {
+    Presence out;
+    for (const auto& member : deps_.hub.members(meeting_.id)) {
+        if (member->peer_id == peer_.peer_id) continue;
+        ++(member->user_id == user_.id ? out.mine : out.others);
+    }
+    if (!deps_.bus.spans_instances()) co_return out;
+    std::vector<PeerInfo> remote = co_await deps_.bus.remote_members(meeting_.id);
+    for (const PeerInfo& peer : remote) ++(peer.user_id == user_.id ? out.mine : out.others);
+    co_return out;
+}
+
+Task<void> RoomSession::announce_arrival() {
+    if (!deps_.announce_presence) co_return;
+    try {
+        Presence present = co_await others_in_room();
+        if (present.mine > 0) co_return;
+        co_await deps_.services.participants.arrived(user_, meeting_, present.others == 0);
+    } catch (const std::exception& e) {
+        deps_.counters.errors_logged.add();
+        log::warning("room", "an arrival was not announced", {{"meeting", meeting_.id}, {"error", e.what()}});
+    }
+}
+
+Task<void> RoomSession::announce_departure() {
+    if (!deps_.announce_presence) co_return;
+    try {
+        Presence present = co_await others_in_room();
+        if (present.mine > 0) co_return;
+        co_await deps_.services.participants.departed(user_, meeting_);
+    } catch (const std::exception& e) {
+        deps_.counters.errors_logged.add();
+        log::warning("room", "a departure was not announced", {{"meeting", meeting_.id}, {"error", e.what()}});
+    }
+}
+
 Task<void> RoomSession::on_message(std::string_view payload, bool text) {
     deps_.counters.ws_frames_received.add();
     if (!text) {

@@ -41,6 +41,7 @@ struct RoomDeps {
     LoopCounters& counters;
     const RoomLimits& limits;
     const Config::Ice& ice;  // handed to each peer in its welcome
+    bool announce_presence = false;  // someone follows arrivals and departures (the webhooks)
 };
 
 // A room member that can also be closed at once, as the session needs its own connection.
@@ -75,7 +76,19 @@ public:
     // Before the connection leaves its room: every chat it sent is stored and published.
     Task<void> finish();
 
+    // The room's word on who is here, for the webhooks (participant.joined, participant.left,
+    // meeting.started): called once this connection is in the hub, and once it has left it.
+    // Only a user's first connection (on any instance) counts as arriving, and only their
+    // last as leaving. Never throws: a failure is logged and the session goes on.
+    Task<void> announce_arrival();
+    Task<void> announce_departure();
+
 private:
+    struct Presence {
+        int mine = 0;    // the user's other connections to the room, on every instance
+        int others = 0;  // everyone else's
+    };
+    Task<Presence> others_in_room();
     struct ChatQueue;
 
     Task<void> on_compat_frame(std::string_view text);

@@ -132,6 +132,7 @@ Task<void> take_part(Connection& conn, RoomSession& session, const Meeting& meet
     try {
         if (conn.typed) co_await session.send_welcome();
         deps.bus.presence(meeting.id, "joined", conn, &conn);
+        co_await session.announce_arrival();
         co_await read_loop(conn, session);
     } catch (const std::exception& e) {
         // A failure mid-session (the store, the bus) ends this connection only.
@@ -177,6 +178,7 @@ Task<void> serve_websocket(beast::tcp_stream&& stream, http::BeastRequest&& req,
         deps.hub.leave(meeting.id, conn.get());
         deps.bus.left(meeting.id, *conn);
         deps.bus.presence(meeting.id, "left", *conn);
+        co_await session.announce_departure();
     }
     conn->end_session();
     open.sub();

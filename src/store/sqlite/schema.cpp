@@ -116,7 +116,33 @@ CREATE INDEX IF NOT EXISTS "django_admin_log_content_type_id_c4bce8eb" ON "djang
 CREATE INDEX IF NOT EXISTS "django_admin_log_user_id_c564eba6" ON "django_admin_log" ("user_id");
 )sql";
 
-constexpr int kCurrentVersion = 3;
+// Version 5: the webhook outbox, one row per event and endpoint (castera's own table; version
+// 4 is the room settings). The partial indexes hold only pending rows: the queue stays small
+// however many delivered rows wait for pruning.
+constexpr const char* kVersion5 = R"sql(
+CREATE TABLE IF NOT EXISTS "castera_webhook_event" (
+  "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+  "event_id" varchar(64) NOT NULL,
+  "endpoint" text NOT NULL,
+  "type" varchar(64) NOT NULL,
+  "meeting_id" bigint NOT NULL,
+  "body" text NOT NULL,
+  "created_at" datetime NOT NULL,
+  "status" varchar(16) NOT NULL DEFAULT 'pending',
+  "attempts" integer NOT NULL DEFAULT 0,
+  "next_attempt_at" datetime NOT NULL,
+  "claimed_by" varchar(64) NULL,
+  "claimed_until" datetime NULL,
+  "last_status" integer NULL,
+  "last_error" text NULL,
+  "delivered_at" datetime NULL);
+CREATE INDEX IF NOT EXISTS "castera_webhook_event_queue" ON "castera_webhook_event" ("endpoint", "meeting_id", "id")
+  WHERE "status" = 'pending';
+CREATE INDEX IF NOT EXISTS "castera_webhook_event_pending" ON "castera_webhook_event" ("id") WHERE "status" = 'pending';
+CREATE INDEX IF NOT EXISTS "castera_webhook_event_status" ON "castera_webhook_event" ("status", "id");
+)sql";
+
+constexpr int kCurrentVersion = 5;
 
 int stored_version(Connection& connection) {
     connection.execute("CREATE TABLE IF NOT EXISTS castera_schema_version (version integer NOT NULL)");
@@ -135,6 +161,7 @@ void migrate(Connection& connection) {
     if (version < 1) connection.execute(kVersion1);
     if (version < 2) connection.execute(kVersion2);
     if (version < 3) connection.execute(kVersion3);
+    if (version < 5) connection.execute(kVersion5);
     if (version < kCurrentVersion)
         connection.prepare("INSERT INTO castera_schema_version (version) VALUES (?1)").bind(1, std::int64_t{kCurrentVersion}).run();
     transaction.commit();
