@@ -81,17 +81,17 @@ struct EnqueueWebhook {
     bool meeting_is_subject = false;
     bool requires_meeting = false;
 };
-// Claims, for `instance` until `until`, up to `limit` pending events due at `now` that are the
-// first pending event of their endpoint and meeting and not claimed by a live lease (on
-// PostgreSQL skipping rows another instance holds). With `endpoint`, only that endpoint's
-// and `meeting`'s first event. Gives the claimed events, oldest first.
+// Claims, for `instance` until `until`, up to `limit` of `endpoint`'s pending events due at
+// `now` that are the first pending event of their meeting and not claimed by a live lease (on
+// PostgreSQL skipping rows another instance holds). With `meeting`, only that meeting's first
+// event. Gives the claimed events, oldest first.
 struct ClaimWebhooks {
     std::string instance;
     TimePoint now{};
     TimePoint until{};
     std::int64_t limit = 1;
-    std::optional<std::string> endpoint;
-    Id meeting = 0;
+    std::string endpoint;
+    std::optional<Id> meeting;
 };
 // The outcome of an attempt on a claimed event (ignored unless `instance` still holds it):
 // "delivered", "pending" (again at next_attempt_at) or "failed". Answers whether it was held.

@@ -135,12 +135,15 @@ Task<void> Worker::claim_and_start(std::vector<Id> woken, bool scan) {
             for (WebhookEvent& event : done.take<std::vector<WebhookEvent>>(ref)) start_chain(std::move(event));
         }
     }
-    if (!scan || in_flight_ >= settings_.slots) co_return;
-    Transaction claim;
-    auto limit = static_cast<std::int64_t>(settings_.slots - in_flight_);
-    auto ref = claim.add(write::ClaimWebhooks{settings_.instance, now, until, limit, std::nullopt, 0});
-    Committed done = co_await store_.commit(std::move(claim));
-    for (WebhookEvent& event : done.take<std::vector<WebhookEvent>>(ref)) start_chain(std::move(event));
+    if (!scan) co_return;
+    for (const Endpoint& e : settings_.endpoints) {
+        if (in_flight_ >= settings_.slots) co_return;
+        Transaction claim;
+        auto limit = static_cast<std::int64_t>(settings_.slots - in_flight_);
+        auto ref = claim.add(write::ClaimWebhooks{settings_.instance, now, until, limit, e.url, std::nullopt});
+        Committed done = co_await store_.commit(std::move(claim));
+        for (WebhookEvent& event : done.take<std::vector<WebhookEvent>>(ref)) start_chain(std::move(event));
+    }
 }
 
 void Worker::start_chain(WebhookEvent event) {

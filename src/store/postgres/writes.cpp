@@ -125,7 +125,8 @@ const Statement& enqueue_webhook(std::string_view subject_table) {
 const Statement kClaimWebhooks{
     "claim_webhooks",
     "UPDATE castera_webhook_event SET claimed_by = $1, claimed_until = $3 WHERE id IN ("
-    "SELECT e.id FROM castera_webhook_event e WHERE e.status = 'pending' AND e.next_attempt_at <= $2 "
+    "SELECT e.id FROM castera_webhook_event e WHERE e.status = 'pending' AND e.endpoint = $5 "
+    "AND e.next_attempt_at <= $2 "
     "AND (e.claimed_until IS NULL OR e.claimed_until < $2) AND NOT EXISTS (SELECT 1 FROM castera_webhook_event p "
     "WHERE p.status = 'pending' AND p.endpoint = e.endpoint AND p.meeting_id = e.meeting_id AND p.id < e.id) "
     "ORDER BY e.id LIMIT $4 FOR UPDATE SKIP LOCKED) AND status = 'pending' "
@@ -449,8 +450,9 @@ WritePlan::WritePlan(Transaction& transaction, unsigned django_tables) : transac
                     add_webhook(write, table);
                 } else if constexpr (std::is_same_v<W, write::ClaimWebhooks>) {
                     p.add(write.instance).add(write.now).add(write.until).add(write.limit);
-                    if (write.endpoint) p.add(*write.endpoint).add(write.meeting);
-                    add(write.endpoint ? kClaimWebhook : kClaimWebhooks, std::move(p));
+                    p.add(write.endpoint);
+                    if (write.meeting) p.add(*write.meeting);
+                    add(write.meeting ? kClaimWebhook : kClaimWebhooks, std::move(p));
                 } else if constexpr (std::is_same_v<W, write::FinishWebhook>) {
                     p.add(write.id).add(write.instance).add(write.status).add(write.attempts);
                     p.add(write.next_attempt_at).add(write.last_status).add(write.last_error).add(write.at);

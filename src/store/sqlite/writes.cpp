@@ -106,7 +106,7 @@ void bind_optional_int(Statement& statement, int index, const std::optional<std:
 // runs one write at a time, so claiming needs no row locks.
 constexpr const char* kClaimAny =
     "UPDATE castera_webhook_event SET claimed_by = ?1, claimed_until = ?3 WHERE id IN ("
-    "SELECT e.id FROM castera_webhook_event e WHERE e.status = 'pending' AND e.next_attempt_at <= ?2 "
+    "SELECT e.id FROM castera_webhook_event e WHERE e.status = 'pending' AND e.endpoint = ?5 AND e.next_attempt_at <= ?2 "
     "AND (e.claimed_until IS NULL OR e.claimed_until < ?2) AND NOT EXISTS (SELECT 1 FROM castera_webhook_event p "
     "WHERE p.status = 'pending' AND p.endpoint = e.endpoint AND p.meeting_id = e.meeting_id AND p.id < e.id) "
     "ORDER BY e.id LIMIT ?4) RETURNING ";
@@ -406,10 +406,11 @@ struct Apply {
         return std::monostate{};
     }
     WriteResult operator()(write::ClaimWebhooks& w) {
-        std::string sql = w.endpoint ? kClaimOne : kClaimAny;
+        std::string sql = w.meeting ? kClaimOne : kClaimAny;
         Statement claim = db.prepare(sql + std::string(sql::kWebhookColumns));
         claim.bind(1, w.instance).bind(2, format_db(w.now)).bind(3, format_db(w.until)).bind(4, w.limit);
-        if (w.endpoint) claim.bind(5, *w.endpoint).bind(6, w.meeting);
+        claim.bind(5, w.endpoint);
+        if (w.meeting) claim.bind(6, *w.meeting);
         std::vector<WebhookEvent> claimed;
         while (claim.step()) claimed.push_back(read_webhook_event(claim));
         std::sort(claimed.begin(), claimed.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
