@@ -83,8 +83,9 @@ struct EnqueueWebhook {
 };
 // Claims, for `instance` until `until`, up to `limit` of `endpoint`'s pending events due at
 // `now` that are the first pending event of their meeting and not claimed by a live lease (on
-// PostgreSQL skipping rows another instance holds). With `meeting`, only that meeting's first
-// event. Gives the claimed events, oldest first.
+// PostgreSQL skipping rows another instance holds). With `meeting`, that meeting's first
+// `limit` pending events, when the first is due and free (those behind it were never tried:
+// they are due and free with it). Gives the claimed events, oldest first.
 struct ClaimWebhooks {
     std::string instance;
     TimePoint now{};

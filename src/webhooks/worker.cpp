@@ -21,6 +21,9 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::chrono::seconds kLeaseMargin{5};
 constexpr std::chrono::seconds kPrunePeriod{60};
 constexpr std::size_t kMostErrorChars = 300;
+// A meeting's events claimed at once: sent one after the other, their outcomes recorded (and
+// the next ones claimed) in one commit.
+constexpr std::int64_t kBatch = 32;
 
 // How often the whole outbox is looked at (retries due, leases expired, other instances'
 // events): a second, or the retry base when tests make it shorter.
@@ -130,9 +133,10 @@ Task<void> Worker::claim_and_start(std::vector<Id> woken, bool scan) {
             if (backoff != backing_off_.end() && backoff->second > now) continue;
             if (in_flight_ >= settings_.slots) co_return;
             Transaction claim;
-            auto ref = claim.add(write::ClaimWebhooks{settings_.instance, now, until, 1, e.url, meeting});
+            auto ref = claim.add(write::ClaimWebhooks{settings_.instance, now, until, kBatch, e.url, meeting});
             Committed done = co_await store_.commit(std::move(claim));
-            for (WebhookEvent& event : done.take<std::vector<WebhookEvent>>(ref)) start_chain(std::move(event));
+            auto claimed = done.take<std::vector<WebhookEvent>>(ref);
+            if (!claimed.empty()) start_chain(std::move(claimed));
         }
     }
     if (!scan) co_return;
@@ -142,18 +146,18 @@ Task<void> Worker::claim_and_start(std::vector<Id> woken, bool scan) {
         auto limit = static_cast<std::int64_t>(settings_.slots - in_flight_);
         auto ref = claim.add(write::ClaimWebhooks{settings_.instance, now, until, limit, e.url, std::nullopt});
         Committed done = co_await store_.commit(std::move(claim));
-        for (WebhookEvent& event : done.take<std::vector<WebhookEvent>>(ref)) start_chain(std::move(event));
+        for (WebhookEvent& event : done.take<std::vector<WebhookEvent>>(ref)) start_chain({std::move(event)});
     }
 }
 
-void Worker::start_chain(WebhookEvent event) {
-    Group group{event.endpoint, event.meeting_id};
+void Worker::start_chain(std::vector<WebhookEvent> batch) {
+    Group group{batch.front().endpoint, batch.front().meeting_id};
     // A chain already delivering this group holds its lease; the event is its own.
-    if (busy_.contains(group) || !endpoint(event.endpoint)) return;
+    if (busy_.contains(group) || !endpoint(group.first)) return;
     busy_.insert(group);
     backing_off_.erase(group);
     ++in_flight_;
-    asio::co_spawn(loop_, deliver_chain(std::move(event)), asio::detached);
+    asio::co_spawn(loop_, deliver_chain(std::move(batch)), asio::detached);
 }
 
 Task<Answer> Worker::send(const WebhookEvent& event) {
@@ -182,42 +186,55 @@ write::FinishWebhook Worker::outcome(const WebhookEvent& event, const Answer& an
     return finish;
 }
 
-// Delivers the event, then each next one of its endpoint and meeting for as long as they are
-// delivered; a failure leaves the rest to the retry.
-Task<void> Worker::deliver_chain(WebhookEvent event) {
-    Group group{event.endpoint, event.meeting_id};
+// Sends a meeting's claimed events one after the other, records their outcomes and claims
+// the next ones in one commit, for as long as they are delivered; at a failure the rest of
+// the batch is released untried, behind the failed one.
+Task<void> Worker::deliver_chain(std::vector<WebhookEvent> batch) {
+    Group group{batch.front().endpoint, batch.front().meeting_id};
     for (;;) {
-        Answer answer;
-        try {
-            answer = co_await send(event);
-        } catch (const std::exception& e) {
-            answer.error = e.what();
+        Transaction record;
+        bool all_delivered = true;
+        TimePoint retry_at{};
+        for (const WebhookEvent& event : batch) {
+            if (!all_delivered) {
+                record.add(write::FinishWebhook{.id = event.id, .instance = settings_.instance, .status = "pending",
+                                                .attempts = event.attempts, .next_attempt_at = event.next_attempt_at,
+                                                .last_status = event.last_status, .last_error = event.last_error,
+                                                .at = now_utc()});
+                continue;
+            }
+            Answer answer;
+            try {
+                answer = co_await send(event);
+            } catch (const std::exception& e) {
+                answer.error = e.what();
+            }
+            write::FinishWebhook finish = outcome(event, answer, now_utc());
+            retry_at = finish.next_attempt_at;
+            record.add(std::move(finish));
+            if (answer.delivered()) {
+                delivered.fetch_add(1, std::memory_order_relaxed);
+            } else {
+                failed_attempts.fetch_add(1, std::memory_order_relaxed);
+                all_delivered = false;
+            }
         }
         TimePoint now = now_utc();
-        write::FinishWebhook finish = outcome(event, answer, now);
-        TimePoint retry_at = finish.next_attempt_at;
-        bool delivered = answer.delivered();
-        Transaction record;
-        record.add(std::move(finish));
         std::optional<Transaction::Ref> next;
-        if (delivered)
-            next = record.add(write::ClaimWebhooks{settings_.instance, now, now + settings_.timeout + kLeaseMargin, 1,
-                                                   group.first, group.second});
+        if (all_delivered)
+            next = record.add(write::ClaimWebhooks{settings_.instance, now, now + settings_.timeout + kLeaseMargin,
+                                                   kBatch, group.first, group.second});
+        else
+            backing_off_[group] = retry_at;
         std::optional<Committed> done;
         try {
             done = co_await store_.commit(std::move(record));
         } catch (const std::exception& e) {
-            log::warning("webhooks", "could not record a delivery", {{"event", event.event_id}, {"error", e.what()}});
-        }
-        if (delivered) this->delivered.fetch_add(1, std::memory_order_relaxed);
-        else {
-            failed_attempts.fetch_add(1, std::memory_order_relaxed);
-            backing_off_[group] = retry_at;
+            log::warning("webhooks", "could not record deliveries", {{"meeting", group.second}, {"error", e.what()}});
         }
         if (!done || !next) break;
-        auto claimed = done->take<std::vector<WebhookEvent>>(*next);
-        if (claimed.empty()) break;
-        event = std::move(claimed.front());
+        batch = done->take<std::vector<WebhookEvent>>(*next);
+        if (batch.empty()) break;
     }
     busy_.erase(group);
     --in_flight_;

@@ -4,7 +4,8 @@
 // Order: only the first pending event of an endpoint and meeting can be claimed, so one
 // meeting's events reach an endpoint one after the other; a delivered event's successor is
 // claimed in the same commit that records it, so a busy meeting streams without a scan. A
-// failing event holds back its own meeting only. Claims carry a lease (the timeout and 5 s):
+// failing event holds back its own meeting only. A meeting's events are claimed up to 32 at a
+// time, and a batch's outcomes are recorded in one commit. Claims carry a lease (the timeout and 5 s):
 // an instance that dies mid-delivery has its claims taken over by whoever scans next.
 // Several instances on one PostgreSQL claim with FOR UPDATE SKIP LOCKED (store/postgres).
 #pragma once
@@ -58,10 +59,10 @@ private:
 
     Task<void> run();
     Task<void> claim_and_start(std::vector<Id> woken, bool scan);
-    Task<void> deliver_chain(WebhookEvent first);
+    Task<void> deliver_chain(std::vector<WebhookEvent> batch);
     Task<Answer> send(const WebhookEvent& event);
     write::FinishWebhook outcome(const WebhookEvent& event, const Answer& answer, TimePoint now) const;
-    void start_chain(WebhookEvent event);
+    void start_chain(std::vector<WebhookEvent> batch);
     const Endpoint* endpoint(const std::string& url) const;
     void kick();
 

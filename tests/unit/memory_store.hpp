@@ -643,6 +643,16 @@ private:
     }
     static WriteResult apply(Data& d, write::ClaimWebhooks& w) {
         std::vector<WebhookEvent> claimed;
+        if (w.meeting) {
+            for (auto& [id, e] : d.webhooks) {
+                if (e.status != "pending" || e.endpoint != w.endpoint || e.meeting_id != *w.meeting) continue;
+                if (claimed.empty() && !claimable(d, e, w.now)) break;
+                if (static_cast<std::int64_t>(claimed.size()) >= w.limit) break;
+                d.leases[id] = Data::Lease{w.instance, w.until};
+                claimed.push_back(e);
+            }
+            return claimed;
+        }
         for (auto& [id, e] : d.webhooks) {
             if (static_cast<std::int64_t>(claimed.size()) >= w.limit) break;
             if (e.status != "pending" || !is_head(d, e)) continue;

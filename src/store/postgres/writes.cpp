@@ -132,13 +132,16 @@ const Statement kClaimWebhooks{
     "ORDER BY e.id LIMIT $4 FOR UPDATE SKIP LOCKED) AND status = 'pending' "
     "AND (claimed_until IS NULL OR claimed_until < $2) RETURNING " + std::string(sql::kWebhookColumns),
     kWrites};
-// One endpoint's and meeting's first pending event, when it is due and free.
+// One endpoint's and meeting's first pending events, when the first is due and free; each row
+// is checked again as it is once locked (another instance may have claimed it meanwhile).
 const Statement kClaimWebhook{
     "claim_webhook",
-    "UPDATE castera_webhook_event SET claimed_by = $1, claimed_until = $3 WHERE id = ("
+    "UPDATE castera_webhook_event SET claimed_by = $1, claimed_until = $3 WHERE id IN ("
     "SELECT id FROM castera_webhook_event WHERE status = 'pending' AND endpoint = $5 AND meeting_id = $6 "
-    "ORDER BY id LIMIT 1) AND status = 'pending' AND next_attempt_at <= $2 "
-    "AND (claimed_until IS NULL OR claimed_until < $2) AND $4::bigint > 0 RETURNING " +
+    "ORDER BY id LIMIT $4) AND EXISTS (SELECT 1 FROM castera_webhook_event h WHERE h.id = ("
+    "SELECT id FROM castera_webhook_event WHERE status = 'pending' AND endpoint = $5 AND meeting_id = $6 "
+    "ORDER BY id LIMIT 1) AND h.next_attempt_at <= $2 AND (h.claimed_until IS NULL OR h.claimed_until < $2)) "
+    "AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $2) RETURNING " +
         std::string(sql::kWebhookColumns),
     kWrites};
 const Statement kFinishWebhook{

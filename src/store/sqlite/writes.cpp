@@ -110,12 +110,14 @@ constexpr const char* kClaimAny =
     "AND (e.claimed_until IS NULL OR e.claimed_until < ?2) AND NOT EXISTS (SELECT 1 FROM castera_webhook_event p "
     "WHERE p.status = 'pending' AND p.endpoint = e.endpoint AND p.meeting_id = e.meeting_id AND p.id < e.id) "
     "ORDER BY e.id LIMIT ?4) RETURNING ";
-// One endpoint's and meeting's first pending event, when it is due and free: found through the
-// queue index, however long that meeting's queue.
+// One endpoint's and meeting's first pending events, when the first is due and free: found
+// through the queue index, however long that meeting's queue.
 constexpr const char* kClaimOne =
-    "UPDATE castera_webhook_event SET claimed_by = ?1, claimed_until = ?3 WHERE id = ("
+    "UPDATE castera_webhook_event SET claimed_by = ?1, claimed_until = ?3 WHERE id IN ("
     "SELECT id FROM castera_webhook_event WHERE status = 'pending' AND endpoint = ?5 AND meeting_id = ?6 "
-    "ORDER BY id LIMIT 1) AND next_attempt_at <= ?2 AND (claimed_until IS NULL OR claimed_until < ?2) AND ?4 > 0 "
+    "ORDER BY id LIMIT ?4) AND EXISTS (SELECT 1 FROM castera_webhook_event h WHERE h.id = ("
+    "SELECT id FROM castera_webhook_event WHERE status = 'pending' AND endpoint = ?5 AND meeting_id = ?6 "
+    "ORDER BY id LIMIT 1) AND h.next_attempt_at <= ?2 AND (h.claimed_until IS NULL OR h.claimed_until < ?2)) "
     "RETURNING ";
 
 // The table a console row lives in, for the writes that name a model.
