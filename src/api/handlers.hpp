@@ -12,6 +12,9 @@ Task<http::Response> readyz(RequestContext& ctx);
 Task<http::Response> metrics(RequestContext& ctx);
 Task<http::Response> ice_servers(RequestContext& ctx);
 
+// schema.cpp: the OpenAPI document.
+Task<http::Response> api_schema(RequestContext& ctx);
+
 // auth_routes.cpp
 Task<http::Response> login(RequestContext& ctx);
 Task<http::Response> logout(RequestContext& ctx);

@@ -231,6 +231,7 @@ int run(int argc, char** argv) {
     try {
         config = load_config_from_env();
         log::configure(config.log_level, config.log_format);
+        log::configure_access(config.access_log);
         if (!host.empty()) config.host = host;
         if (port) config.port = static_cast<std::uint16_t>(port);
         if (serve_cmd->parsed()) {

@@ -241,7 +241,14 @@ void read_webhooks(Config& c) {
 }
 
 void read_metrics(Config& c) {
-    if (auto v = env("CASTERA_METRICS_TOKEN")) c.metrics_token = *v;
+    if (auto v = env("CASTERA_METRICS_TOKEN")) {
+        // Set but empty would leave /metrics open; a space or control character could never
+        // arrive in an Authorization header as it is.
+        bool printable = std::all_of(v->begin(), v->end(), [](unsigned char ch) { return ch > 0x20 && ch < 0x7f; });
+        if (v->empty() || !printable)
+            throw ConfigError("CASTERA_METRICS_TOKEN must be printable ASCII without spaces (unset it to leave /metrics open)");
+        c.metrics_token = *v;
+    }
 }
 
 void read_logging(Config& c) {
@@ -253,6 +260,7 @@ void read_logging(Config& c) {
         else if (*v == "json") c.log_format = log::Format::json;
         else throw ConfigError("CASTERA_LOG_FORMAT must be text or json, not \"" + *v + "\"");
     }
+    if (auto v = env("CASTERA_ACCESS_LOG")) c.access_log = parse_bool_setting("CASTERA_ACCESS_LOG", *v);
 }
 
 // The value of one hexadecimal digit, or -1.

@@ -71,6 +71,7 @@ struct Config {
     // The log (CASTERA_LOG_LEVEL, CASTERA_LOG_FORMAT).
     log::Level log_level = log::Level::info;
     log::Format log_format = log::Format::text;
+    bool access_log = true;  // CASTERA_ACCESS_LOG: a line per request and per WebSocket session
 
     // Several instances: rooms shared through Redis pub/sub (CASTERA_REDIS_URL, or the old
     // server's REDIS_HOST/REDIS_PORT). No host: the in-process bus, no Redis needed.

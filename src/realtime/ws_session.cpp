@@ -105,10 +105,12 @@ bool wants_typed_protocol(const http::BeastRequest& req) {
 // The upgrade's answer by Beast: 101 with our headers, or its refusal of a malformed
 // handshake. The socket is ours (WsSocket) afterwards: Beast's stream lives only for this.
 Task<std::optional<asio::ip::tcp::socket>> accept_upgrade(asio::ip::tcp::socket socket,
-                                                          const http::BeastRequest& req, bool typed) {
+                                                          const http::BeastRequest& req, bool typed,
+                                                          std::string request_id) {
     websocket::stream<asio::ip::tcp::socket> ws(std::move(socket));
-    ws.set_option(websocket::stream_base::decorator([typed](websocket::response_type& res) {
+    ws.set_option(websocket::stream_base::decorator([typed, request_id](websocket::response_type& res) {
         res.set(beast::http::field::server, "castera");
+        res.set("X-Request-ID", request_id);
         if (typed) res.set(beast::http::field::sec_websocket_protocol, kTypedProtocol);
     }));
     auto [ec] = co_await ws.async_accept(req, use_tuple);
@@ -145,17 +147,19 @@ Task<void> take_part(Connection& conn, RoomSession& session, const Meeting& meet
 
 }  // namespace
 
-Task<void> serve_websocket(beast::tcp_stream&& stream, http::BeastRequest&& req, User user, Meeting meeting,
-                           RoomDeps& deps) {
+Task<SessionSummary> serve_websocket(beast::tcp_stream&& stream, http::BeastRequest&& req, User user,
+                                     Meeting meeting, RoomDeps& deps, std::string_view request_id) {
     const RoomLimits& limits = deps.limits;
     if (deps.hub.check(meeting.id, user.id, limits.max_connections_per_room, limits.max_connections_per_user) !=
         RoomHub::Admission::allowed) {
-        co_await refuse(stream, req, http::error_response(429, "Too many connections to this room or by this user."));
-        co_return;
+        http::Response refusal = http::error_response(429, "Too many connections to this room or by this user.");
+        refusal.add_header("X-Request-ID", std::string(request_id));
+        co_await refuse(stream, req, std::move(refusal));
+        co_return SessionSummary{.status = 429};
     }
     bool typed = wants_typed_protocol(req);
-    auto socket = co_await accept_upgrade(stream.release_socket(), req, typed);
-    if (!socket) co_return;
+    auto socket = co_await accept_upgrade(stream.release_socket(), req, typed, std::string(request_id));
+    if (!socket) co_return SessionSummary{.status = 400};
     req = {};  // its header fields would otherwise stay for the whole session
 
     WsSocket::Options options{.max_message = limits.max_frame_bytes,
@@ -182,6 +186,10 @@ Task<void> serve_websocket(beast::tcp_stream&& stream, http::BeastRequest&& req,
     }
     conn->end_session();
     open.sub();
+    // `ws` went into the connection.
+    const WsSocket& socket_used = conn->socket();
+    co_return SessionSummary{.status = 101, .bytes_sent = socket_used.bytes_sent(),
+                             .bytes_received = socket_used.bytes_received()};
 }
 
 }  // namespace castera::realtime

@@ -12,12 +12,20 @@
 
 namespace castera::realtime {
 
+// How a session went, for the access log: 101 once accepted (429 when refused for the room's
+// limits, 400 when the handshake failed), and the bytes each way.
+struct SessionSummary {
+    unsigned status = 101;
+    std::uint64_t bytes_sent = 0;
+    std::uint64_t bytes_received = 0;
+};
+
 // `user` may join `meeting`'s room (the router decided). Answers 429 when the room or the user has too many connections, otherwise accepts and serves
 // the room until the connection ends. `stream` and `req` stay the caller's, who awaits this to
 // the end: taken by value, moved-from copies of them would sit in coroutine frames for the
-// whole session of every connection.
-Task<void> serve_websocket(boost::beast::tcp_stream&& stream,
-                           boost::beast::http::request<boost::beast::http::string_body>&& req, User user,
-                           Meeting meeting, RoomDeps& deps);
+// whole session of every connection. `request_id` goes back in the answer (X-Request-ID).
+Task<SessionSummary> serve_websocket(boost::beast::tcp_stream&& stream,
+                                     boost::beast::http::request<boost::beast::http::string_body>&& req, User user,
+                                     Meeting meeting, RoomDeps& deps, std::string_view request_id);
 
 }  // namespace castera::realtime
