@@ -52,7 +52,7 @@ Task<http::Response> readyz(RequestContext& ctx) {
     w.field("status", !database ? "unavailable" : bus == BusState::down ? "degraded" : "ready");
     w.field("database", database ? "ok" : "down");
     w.field("bus", bus_state_name(bus));
-    if (database) {
+    if (database && ctx.deps.webhooks_enabled) {
         std::optional<WebhookBacklog> backlog = co_await ctx.services().webhook_backlog();
         if (backlog) write_webhook_backlog(w, *backlog);
     }

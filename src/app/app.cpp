@@ -72,7 +72,7 @@ Loop::Loop(App& app, boost::asio::io_context& io_context)
       authenticator(Authenticator::Deps{*store, auth_cache, app.credentials, app.clerk, app.config.clerk,
                                         app.config.credential_cache_ttl, services.accounts}),
       api{services, authenticator, app.origins, app.request_limiter, app.cookies, *app.bus, counters, app.metrics,
-          app.config.ice, app.roster},
+          app.config.ice, app.roster, app.config.webhooks.enabled()},
       rooms{io.get_executor(), app.rooms,       *app.bus,        services,
             counters,         app.room_limits, app.config.ice, app.config.webhooks.enabled()} {
     store->count_statements_in(counters.db_statements_in_flight);
