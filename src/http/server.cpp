@@ -108,6 +108,13 @@ Response read_error_response(beast::error_code ec) {
     return error_response(400, "Malformed HTTP request.");
 }
 
+// RFC 9112 section 3.2: an HTTP/1.1 request has exactly one Host field, and no request has
+// two; anything else is a 400 (two Hosts could route one way and authenticate another).
+bool has_valid_host(const bhttp::request_parser<bhttp::string_body>::value_type& header) {
+    const std::size_t hosts = header.count(bhttp::field::host);
+    return header.version() >= 11 ? hosts == 1 : hosts <= 1;
+}
+
 bool is_quiet_close(beast::error_code ec) {
     return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
            ec == asio::error::operation_aborted || ec == beast::error::timeout ||
@@ -130,9 +137,13 @@ Task<void> serve_connection(beast::tcp_stream stream, Loop& loop, const Config& 
             if (!is_quiet_close(ec)) co_await write_response(stream, read_error_response(ec), 11, false);
             break;
         }
+        auto& header = parser.get();
+        if (!has_valid_host(header)) {
+            co_await write_response(stream, error_response(400, "Malformed HTTP request."), header.version(), false);
+            break;
+        }
         InFlight in_flight(loop.counters);
         const Clock::time_point started = Clock::now();
-        auto& header = parser.get();
         if (header[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
             bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, header.version()};
             co_await bhttp::async_write(stream, cont, use_tuple);
