@@ -30,6 +30,7 @@ struct ApiDeps {
     const MetricsSource& metrics;
     const Config::Ice& ice;  // for GET /api/ice-servers/
     realtime::RoomRoster& roster;  // who is in a room now (the admin console's meeting pages)
+    bool webhooks_enabled = false;  // CASTERA_WEBHOOK_URLS set: /readyz reports the outbox
 };
 
 struct RequestContext {

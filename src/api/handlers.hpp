@@ -12,6 +12,9 @@ Task<http::Response> readyz(RequestContext& ctx);
 Task<http::Response> metrics(RequestContext& ctx);
 Task<http::Response> ice_servers(RequestContext& ctx);
 
+// schema.cpp: the OpenAPI document.
+Task<http::Response> api_schema(RequestContext& ctx);
+
 // auth_routes.cpp
 Task<http::Response> login(RequestContext& ctx);
 Task<http::Response> logout(RequestContext& ctx);
@@ -19,6 +22,8 @@ Task<http::Response> me(RequestContext& ctx);
 
 // tokens.cpp
 Task<http::Response> list_api_tokens(RequestContext& ctx);
+Task<http::Response> list_webhook_events(RequestContext& ctx);
+Task<http::Response> retry_webhook_event(RequestContext& ctx);
 Task<http::Response> create_api_token(RequestContext& ctx);
 Task<http::Response> delete_api_token(RequestContext& ctx);
 

@@ -5,6 +5,7 @@
 #include "observe/prometheus.hpp"
 #include "realtime/ice_servers.hpp"
 #include "util/encoding.hpp"
+#include "util/time.hpp"
 
 namespace castera::api {
 
@@ -20,6 +21,25 @@ Task<http::Response> api_root(RequestContext& ctx) {
 
 Task<http::Response> healthz(RequestContext&) { co_return http::json_response(200, "{\"status\":\"ok\"}"); }
 
+namespace {
+
+// "webhooks": how many events wait to be delivered, and how long the oldest has waited.
+void write_webhook_backlog(JsonWriter& w, const WebhookBacklog& backlog) {
+    w.key("webhooks");
+    w.begin_object();
+    w.field("pending", backlog.pending);
+    w.key("oldest_pending_seconds");
+    if (backlog.oldest) {
+        auto age = std::chrono::duration_cast<std::chrono::seconds>(now_utc() - *backlog.oldest).count();
+        w.value(static_cast<std::int64_t>(std::max<std::int64_t>(0, age)));
+    } else {
+        w.null();
+    }
+    w.end_object();
+}
+
+}  // namespace
+
 // 503 only when the database is down. Redis being down is reported ("bus":"down", status
 // "degraded") with 200: every instance shares the one Redis, so taking them out of the load
 // balancer would turn rooms limited to one instance into no service at all.
@@ -32,6 +52,10 @@ Task<http::Response> readyz(RequestContext& ctx) {
     w.field("status", !database ? "unavailable" : bus == BusState::down ? "degraded" : "ready");
     w.field("database", database ? "ok" : "down");
     w.field("bus", bus_state_name(bus));
+    if (database && ctx.deps.webhooks_enabled) {
+        std::optional<WebhookBacklog> backlog = co_await ctx.services().webhook_backlog();
+        if (backlog) write_webhook_backlog(w, *backlog);
+    }
     w.end_object();
     co_return res;
 }

@@ -38,6 +38,7 @@ const std::array kRoutes = {
     Route{.pattern = "/readyz", .get = {readyz, anyone}},
     Route{.pattern = "/metrics", .get = {metrics, anyone}},  // its own bearer token, when set
     Route{.pattern = "/api/", .get = {api_root, anyone}},
+    Route{.pattern = "/api/schema/", .get = {api_schema, anyone}},
     Route{.pattern = "/api/auth/login/", .post = {login, anyone}},
     Route{.pattern = "/api/auth/logout/", .post = {logout, user}},
     Route{.pattern = "/api/auth/me/", .get = {me, user}},
@@ -89,6 +90,8 @@ const std::array kRoutes = {
     Route{.pattern = "/api/meetings/{id}/participants/{user}/unban/", .post = {moderate_unban, meeting_owner_or_admin}},
     Route{.pattern = "/api/meetings/{id}/participants/{user}/admit/", .post = {moderate_admit, meeting_owner_or_admin}},
     Route{.pattern = "/api/meetings/{id}/participants/{user}/deny/", .post = {moderate_deny, meeting_owner_or_admin}},
+    Route{.pattern = "/api/webhooks/events/", .get = {list_webhook_events, staff}},
+    Route{.pattern = "/api/webhooks/events/{id}/retry/", .post = {retry_webhook_event, staff}},
     // The meeting's room: castera.v2 or the old protocol (realtime/ws_session).
     Route{.pattern = "/ws/meetings/{room}/", .upgrade = meeting_member},
 };
@@ -284,13 +287,19 @@ Task<std::optional<Response>> sign_in(RequestContext& ctx, const Route& route, s
 
 std::size_t index_of(const Route& route) { return static_cast<std::size_t>(&route - kRoutes.data()); }
 
-Task<Response> route_request(const http::Request& req, ApiDeps& deps, std::optional<std::size_t>& route_index) {
+// What answering a request learned on the way, for the metrics and the access log.
+struct RequestTrace {
+    std::optional<std::size_t> route;  // the table's row, or HttpMetrics' admin or web pages
+    Id user = 0;
+};
+
+Task<Response> route_request(const http::Request& req, ApiDeps& deps, RequestTrace& trace) {
     auto found = find_route(req.path);
-    if (found) route_index = index_of(*found->route);
+    if (found) trace.route = index_of(*found->route);
     if (!found && (req.method == Method::get || req.method == Method::head)) {
         // The browser client's pages ("/", "/app/..."), before the 404.
         if (auto page = web::serve_static(req)) {
-            route_index = HttpMetrics::kWebPages;
+            trace.route = HttpMetrics::kWebPages;
             co_return std::move(*page);
         }
     }
@@ -304,8 +313,11 @@ Task<Response> route_request(const http::Request& req, ApiDeps& deps, std::optio
     RequestContext ctx{req, deps, std::nullopt, AuthMethod::none, found->id, found->room};
     ctx.path_user = found->user;
     std::optional<std::optional<Meeting>> read_ahead;
-    if (needs_user(route))
-        if (auto refused = co_await sign_in(ctx, route, {}, read_ahead, true)) co_return std::move(*refused);
+    if (needs_user(route)) {
+        auto refused = co_await sign_in(ctx, route, {}, read_ahead, true);
+        if (ctx.user) trace.user = ctx.user->id;
+        if (refused) co_return std::move(*refused);
+    }
     if (req.method == Method::options) co_return options_response(route);
     const Endpoint* endpoint = endpoint_for(route, req.method);
     if (!endpoint) co_return method_not_allowed(route, req.method_name);
@@ -320,15 +332,15 @@ Response database_unavailable() { return http::error_response(503, "The database
 
 // Runs the request, turning an escaped failure into a JSON error (503 when the database is
 // away, else 500) instead of a crash, logged once with its context.
-Task<Response> answer(const http::Request& req, ApiDeps& deps, std::optional<std::size_t>& route_index) {
+Task<Response> answer(const http::Request& req, ApiDeps& deps, RequestTrace& trace) {
     try {
         // The admin console's pages: HTML, its own redirects and refusals (admin/console.hpp).
         if (admin::owns(req.path)) {
-            route_index = HttpMetrics::kAdminPages;
+            trace.route = HttpMetrics::kAdminPages;
             admin::Deps console{deps.services, deps.authenticator, deps.origins, deps.cookies, deps.roster};
             co_return co_await admin::handle(req, console);
         }
-        co_return co_await route_request(req, deps, route_index);
+        co_return co_await route_request(req, deps, trace);
     } catch (const StoreUnavailable& e) {
         deps.counters.db_errors.add();
         log::warning("http", "database unavailable", {{"method", req.method_name}, {"path", req.path}, {"error", e.what()}});
@@ -347,23 +359,43 @@ static_assert(kRoutes.size() < HttpMetrics::kAdminPages, "HttpMetrics::kMaxRoute
 std::size_t route_count() { return kRoutes.size(); }
 std::string_view route_template(std::size_t index) { return kRoutes.at(index).pattern; }
 
+std::string_view route_label(std::optional<std::size_t> index) {
+    if (!index) return "unmatched";
+    if (*index < kRoutes.size()) return kRoutes[*index].pattern;
+    if (*index == HttpMetrics::kAdminPages) return "/admin/{page}";
+    return *index == HttpMetrics::kWebPages ? "/app/{page}" : "unmatched";
+}
+
+std::vector<std::string_view> route_methods(std::size_t index) {
+    const Route& route = kRoutes.at(index);
+    std::vector<std::string_view> methods;
+    if (route.get.handler || route.upgrade) methods.push_back("GET");
+    if (route.post.handler) methods.push_back("POST");
+    if (route.put.handler) methods.push_back("PUT");
+    if (route.patch.handler) methods.push_back("PATCH");
+    if (route.del.handler) methods.push_back("DELETE");
+    return methods;
+}
+
 Task<Response> handle_request(const http::Request& req, ApiDeps& deps) {
     auto started = std::chrono::steady_clock::now();
     // The admin console's pages are same-origin HTML: no CORS.
     std::string_view origin = admin::owns(req.path) ? std::string_view() : deps.origins.cors_origin(req);
-    std::optional<std::size_t> route_index;
-    Response res = co_await answer(req, deps, route_index);
+    RequestTrace trace;
+    Response res = co_await answer(req, deps, trace);
     if (!origin.empty() && res.status != 204) add_cors_headers(res, origin);
-    deps.counters.http.record(route_index, req.method_name, res.status, std::chrono::steady_clock::now() - started);
+    deps.counters.http.record(trace.route, req.method_name, res.status, std::chrono::steady_clock::now() - started);
+    res.route = route_label(trace.route);
+    res.user_id = trace.user;
     co_return res;
 }
 
 namespace {
 
 Task<std::variant<Response, UpgradeGrant>> decide_upgrade(const http::Request& req, ApiDeps& deps,
-                                                          std::optional<std::size_t>& route_index) {
+                                                          RequestTrace& trace) {
     auto found = find_route(req.path);
-    if (found) route_index = index_of(*found->route);
+    if (found) trace.route = index_of(*found->route);
     if (!found || !found->route->upgrade) co_return http::error_response(404, http::kNotFound);
     const Route& route = *found->route;
     const Access access = *route.upgrade;
@@ -376,7 +408,9 @@ Task<std::variant<Response, UpgradeGrant>> decide_upgrade(const http::Request& r
         // Browsers cannot set headers on a WebSocket: a token may come as ?access_token=.
         std::string access_token;
         http::query_param(req.query, "access_token", access_token);
-        if (auto refused = co_await sign_in(ctx, route, access_token, read_ahead, false)) co_return std::move(*refused);
+        auto refused = co_await sign_in(ctx, route, access_token, read_ahead, false);
+        if (ctx.user) trace.user = ctx.user->id;
+        if (refused) co_return std::move(*refused);
         // A page of another site must not open a socket with the visitor's cookies.
         if (ctx.auth == AuthMethod::session && !deps.origins.request_trusted(req))
             co_return http::error_response(403, "Origin not allowed.");
@@ -393,18 +427,18 @@ Task<std::variant<Response, UpgradeGrant>> decide_upgrade(const http::Request& r
         co_return http::error_response(403, *closed);
     if (auto removed = services::room_refuses(ctx.caller(), *ctx.meeting, entry.banned))
         co_return http::error_response(403, *removed);
-    co_return UpgradeGrant{std::move(*ctx.user), ctx.auth, std::move(*ctx.meeting), entry.locked, entry.lobby,
-                           entry.admitted};
+    co_return UpgradeGrant{std::move(*ctx.user), ctx.auth,   std::move(*ctx.meeting), route.pattern,
+                           entry.locked,         entry.lobby, entry.admitted};
 }
 
 }  // namespace
 
 Task<std::variant<Response, UpgradeGrant>> admit_upgrade(const http::Request& req, ApiDeps& deps) {
     auto started = std::chrono::steady_clock::now();
-    std::optional<std::size_t> route_index;
+    RequestTrace trace;
     std::variant<Response, UpgradeGrant> decision;
     try {
-        decision = co_await decide_upgrade(req, deps, route_index);
+        decision = co_await decide_upgrade(req, deps, trace);
     } catch (const StoreUnavailable& e) {
         deps.counters.db_errors.add();
         log::warning("http", "database unavailable", {{"path", req.path}, {"error", e.what()}});
@@ -415,8 +449,12 @@ Task<std::variant<Response, UpgradeGrant>> admit_upgrade(const http::Request& re
         decision = http::error_response(500, "Internal server error.");
     }
     auto* refusal = std::get_if<Response>(&decision);
-    deps.counters.http.record(route_index, req.method_name, refusal ? refusal->status : 101,
+    deps.counters.http.record(trace.route, req.method_name, refusal ? refusal->status : 101,
                               std::chrono::steady_clock::now() - started);
+    if (refusal) {
+        refusal->route = route_label(trace.route);
+        refusal->user_id = trace.user;
+    }
     co_return decision;
 }
 

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <variant>
+#include <vector>
 
 #include "api/context.hpp"
 #include "http/message.hpp"
@@ -25,6 +26,12 @@ enum class Access {
 // The route table's rows, for the metrics' route labels (the path pattern, "{id}" and all).
 std::size_t route_count();
 std::string_view route_template(std::size_t index);
+// The label of a request's route for the metrics and the access log: its template, the admin
+// console's or the web client's pages, or "unmatched".
+std::string_view route_label(std::optional<std::size_t> index);
+// The row's methods ("GET", "POST", ...; "GET" for a WebSocket route's upgrade), for the test
+// that holds the OpenAPI document to the table.
+std::vector<std::string_view> route_methods(std::size_t index);
 
 // Handles a request that is not a WebSocket upgrade. Never throws: a failure escaping a
 // handler is a 503 (database) or 500, logged. Counted in the loop's HttpMetrics.
@@ -35,6 +42,7 @@ struct UpgradeGrant {
     User user;
     AuthMethod auth = AuthMethod::none;
     Meeting meeting;
+    std::string_view route;  // the route's template, for the access log
     // The room's controls, as they apply to this user (read with the meeting).
     bool locked = false;
     bool lobby = false;

@@ -28,6 +28,8 @@
 #include "realtime/room_session.hpp"
 #include "services/services.hpp"
 #include "store/store.hpp"
+#include "webhooks/outbox.hpp"
+#include "webhooks/worker.hpp"
 
 namespace castera {
 
@@ -41,6 +43,8 @@ struct App {
 
     // The parts of one event loop, for the loop that calls it.
     std::unique_ptr<Loop> make_loop(boost::asio::io_context& io);
+    // Starts the webhook delivery worker on this loop (serve only; nothing without endpoints).
+    void start_webhooks(Loop& loop);
 
     Config config;
     std::unique_ptr<StoreFactory> stores;
@@ -61,10 +65,11 @@ struct App {
     realtime::RoomLimits room_limits;
     // Where the use cases' events go: the rooms (on every instance, through the bus).
     realtime::RoomFanout room_fanout;
+    // And the webhook outbox, when endpoints are configured; its worker runs in `serve` only.
+    webhooks::Outbox outbox;
+    std::unique_ptr<webhooks::Worker> webhook_worker;
     events::EventFanout events;
     realtime::RoomRoster roster;
-    // Who arrives in and leaves the rooms as a person (realtime/room_attendance.hpp).
-    realtime::RoomAttendance attendance;
     // What /metrics shows (last: it reads the members above).
     AppMetrics metrics{*this};
 };

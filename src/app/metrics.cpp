@@ -47,11 +47,7 @@ ProcessFigures read_process() {
     return p;
 }
 
-std::string_view route_label(std::size_t r) {
-    if (r < api::route_count()) return api::route_template(r);
-    if (r == HttpMetrics::kAdminPages) return "/admin/{page}";
-    return r == HttpMetrics::kWebPages ? "/app/{page}" : "unmatched";
-}
+std::string_view route_label(std::size_t r) { return api::route_label(r); }
 
 // castera_http_requests_total and castera_http_request_duration_seconds, summed over the loops;
 // only the series that have seen a request.

@@ -12,6 +12,7 @@
 #include "http/server.hpp"
 #include "observe/log.hpp"
 #include "util/validate.hpp"
+#include "webhooks/signature.hpp"
 
 namespace castera::cli {
 namespace {
@@ -206,6 +207,11 @@ int run(int argc, char** argv) {
     changepassword_cmd->add_option("--email", user.email, "Email address")->required();
     changepassword_cmd->add_flag("--password-stdin", password_stdin, "Read the password from standard input");
 
+    auto* webhooks_cmd = cli.add_subcommand("webhooks", "Webhook tools");
+    webhooks_cmd->require_subcommand(1);
+    auto* secret_cmd = webhooks_cmd->add_subcommand(
+        "secret", "Print a new random CASTERA_WEBHOOK_SECRET (whsec_ and 32 random bytes in base64)");
+
     try {
         cli.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -217,13 +223,20 @@ int run(int argc, char** argv) {
         std::cerr << "castera: " << e.what() << " (see castera --help)\n";
         return 2;
     }
+    // Needs no configuration: a secret is made before there is one.
+    if (secret_cmd->parsed()) {
+        std::cout << webhooks::new_secret() << "\n";
+        return 0;
+    }
     try {
         config = load_config_from_env();
         log::configure(config.log_level, config.log_format);
+        log::configure_access(config.access_log);
         if (!host.empty()) config.host = host;
         if (port) config.port = static_cast<std::uint16_t>(port);
         if (serve_cmd->parsed()) {
             check_secret_key(config);
+            check_webhook_secret(config);
             return serve(config);
         }
         if (cli.got_subcommand("migrate")) {

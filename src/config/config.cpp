@@ -4,9 +4,13 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <stdexcept>
+
+#include "webhooks/endpoint.hpp"
+#include "webhooks/signature.hpp"
 
 namespace castera {
 namespace {
@@ -201,8 +205,54 @@ void read_ice(Config& c) {
         throw ConfigError("CASTERA_TURN_URLS needs CASTERA_TURN_SECRET (coturn's static-auth-secret)");
 }
 
+// A number of seconds or hours, which tests may make small ("0.2").
+double parse_decimal_setting(const std::string& name, const std::string& value, double min, double max) {
+    double out = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
+    if (ec != std::errc{} || end != value.data() + value.size() || !(out >= min && out <= max))
+    {
+        char range[64];
+        std::snprintf(range, sizeof range, "%g to %g", min, max);
+        throw ConfigError(name + " must be a number from " + range + ", not \"" + value + "\"");
+    }
+    return out;
+}
+
+void read_webhooks(Config& c) {
+    Config::Webhooks& w = c.webhooks;
+    if (auto v = env("CASTERA_WEBHOOK_ALLOW_HTTP")) w.allow_http = parse_bool_setting("CASTERA_WEBHOOK_ALLOW_HTTP", *v);
+    if (auto v = env("CASTERA_WEBHOOK_URLS")) {
+        for (const std::string& url : split_list(*v)) {
+            auto endpoint = webhooks::parse_endpoint(url);
+            if (!endpoint)
+                throw ConfigError("CASTERA_WEBHOOK_URLS must be comma-separated http(s)://host[:port]/path URLs, not \"" +
+                                  url + "\"");
+            if (!endpoint->tls && !w.allow_http && !webhooks::is_loopback_host(endpoint->host))
+                throw ConfigError("CASTERA_WEBHOOK_URLS: \"" + url +
+                                  "\" must be https:// (http:// only to loopback, or with CASTERA_WEBHOOK_ALLOW_HTTP=True)");
+            w.urls.push_back(url);
+        }
+    }
+    if (auto v = env("CASTERA_WEBHOOK_SECRET")) w.secret = *v;
+    if (auto v = env("CASTERA_WEBHOOK_RETRY_BASE_SECONDS"))
+        w.retry_base_seconds = parse_decimal_setting("CASTERA_WEBHOOK_RETRY_BASE_SECONDS", *v, 0.01, 3600);
+    if (auto v = env("CASTERA_WEBHOOK_MAX_AGE_HOURS"))
+        w.max_age_hours = parse_decimal_setting("CASTERA_WEBHOOK_MAX_AGE_HOURS", *v, 0.0001, 24 * 365);
+    if (auto v = env("CASTERA_WEBHOOK_TIMEOUT_SECONDS"))
+        w.timeout_seconds = parse_decimal_setting("CASTERA_WEBHOOK_TIMEOUT_SECONDS", *v, 0.1, 300);
+    if (auto v = env("CASTERA_WEBHOOK_RETENTION_HOURS"))
+        w.retention_hours = parse_decimal_setting("CASTERA_WEBHOOK_RETENTION_HOURS", *v, 0, 24 * 365);
+}
+
 void read_metrics(Config& c) {
-    if (auto v = env("CASTERA_METRICS_TOKEN")) c.metrics_token = *v;
+    if (auto v = env("CASTERA_METRICS_TOKEN")) {
+        // Set but empty would leave /metrics open; a space or control character could never
+        // arrive in an Authorization header as it is.
+        bool printable = std::all_of(v->begin(), v->end(), [](unsigned char ch) { return ch > 0x20 && ch < 0x7f; });
+        if (v->empty() || !printable)
+            throw ConfigError("CASTERA_METRICS_TOKEN must be printable ASCII without spaces (unset it to leave /metrics open)");
+        c.metrics_token = *v;
+    }
 }
 
 void read_logging(Config& c) {
@@ -214,6 +264,7 @@ void read_logging(Config& c) {
         else if (*v == "json") c.log_format = log::Format::json;
         else throw ConfigError("CASTERA_LOG_FORMAT must be text or json, not \"" + *v + "\"");
     }
+    if (auto v = env("CASTERA_ACCESS_LOG")) c.access_log = parse_bool_setting("CASTERA_ACCESS_LOG", *v);
 }
 
 // The value of one hexadecimal digit, or -1.
@@ -323,6 +374,13 @@ void check_secret_key(const Config& c) {
         throw ConfigError("DJANGO_SECRET_KEY is a default or weak key: use at least 50 random characters");
 }
 
+void check_webhook_secret(const Config& c) {
+    if (!c.webhooks.enabled()) return;
+    if (!webhooks::parse_secret(c.webhooks.secret))
+        throw ConfigError("CASTERA_WEBHOOK_URLS needs CASTERA_WEBHOOK_SECRET: whsec_ followed by a base64 key of "
+                          "24 to 64 bytes (castera webhooks secret prints one)");
+}
+
 bool parse_bool_setting(const std::string& name, const std::string& value) {
     std::string v = lower(value);
     if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
@@ -342,6 +400,7 @@ Config load_config_from_env() {
     read_logging(c);
     read_metrics(c);
     read_ice(c);
+    read_webhooks(c);
     return c;
 }
 

@@ -73,6 +73,7 @@ struct Config {
     // The log (CASTERA_LOG_LEVEL, CASTERA_LOG_FORMAT).
     log::Level log_level = log::Level::info;
     log::Format log_format = log::Format::text;
+    bool access_log = true;  // CASTERA_ACCESS_LOG: a line per request and per WebSocket session
 
     // Several instances: rooms shared through Redis pub/sub (CASTERA_REDIS_URL, or the old
     // server's REDIS_HOST/REDIS_PORT). No host: the in-process bus, no Redis needed.
@@ -87,6 +88,18 @@ struct Config {
         std::chrono::seconds instance_ttl{10};
         bool enabled() const { return !host.empty(); }
     } redis;
+
+    // Webhooks: signed events from the outbox to these endpoints (Standard Webhooks).
+    struct Webhooks {
+        std::vector<std::string> urls;         // CASTERA_WEBHOOK_URLS
+        std::string secret;                    // CASTERA_WEBHOOK_SECRET: "whsec_<base64 key>"
+        double retry_base_seconds = 5;         // CASTERA_WEBHOOK_RETRY_BASE_SECONDS: doubles per attempt, to 1 h
+        double max_age_hours = 72;             // CASTERA_WEBHOOK_MAX_AGE_HOURS: undelivered after it: failed
+        double timeout_seconds = 10;           // CASTERA_WEBHOOK_TIMEOUT_SECONDS: one attempt, all of it
+        double retention_hours = 24;           // CASTERA_WEBHOOK_RETENTION_HOURS: delivered rows kept
+        bool allow_http = false;               // CASTERA_WEBHOOK_ALLOW_HTTP: http:// beyond loopback
+        bool enabled() const { return !urls.empty(); }
+    } webhooks;
 };
 
 // Thrown for bad configuration; the message is the one line shown to the operator.
@@ -100,6 +113,10 @@ Config load_config_from_env();
 // Outside debug mode, a missing, default or weak secret key: throws ConfigError. Only the
 // server signs anything (sessions, CSRF tokens); the other commands run without a key.
 void check_secret_key(const Config& config);
+
+// With webhook URLs, a valid CASTERA_WEBHOOK_SECRET: throws ConfigError otherwise. Only the
+// server sends webhooks.
+void check_webhook_secret(const Config& config);
 
 // Parses "True"/"true"/"1"/"yes"/"on" and their opposites; throws ConfigError otherwise.
 bool parse_bool_setting(const std::string& name, const std::string& value);

@@ -31,12 +31,13 @@ struct MeetingDeleted {
     Meeting meeting;  // as it was
     Id by = 0;
 };
-// Chat messages stored in one go, in order (one author, one meeting).
+// Chat messages stored in one go, in order (one author, one meeting). Staged with every field
+// but the ids, which the commit gives.
 struct ChatsPosted {
     std::vector<Message> messages;
 };
 struct RecordingCreated {
-    Recording recording;
+    Recording recording;  // staged without its id
 };
 struct ParticipantStateChanged {
     ParticipantState state;
@@ -70,9 +71,24 @@ struct LobbyDecided {
     bool admitted = false;
 };
 
+// A user's first connection to a meeting's room arrived, counted across instances;
+// `first_in_room`: nobody was in the room before (the meeting started).
+struct ParticipantJoined {
+    Meeting meeting;
+    Id user = 0;
+    std::string user_email;
+    bool first_in_room = false;
+};
+// A user's last connection to the room is gone, counted across instances.
+struct ParticipantLeft {
+    Meeting meeting;
+    Id user = 0;
+    std::string user_email;
+};
+
 using Event = std::variant<MeetingCreated, MeetingUpdated, MeetingDeleted, ChatsPosted, RecordingCreated,
                            ParticipantStateChanged, RoomSettingsChanged, ParticipantKicked, ParticipantUnbanned,
-                           LobbyDecided>;
+                           LobbyDecided, ParticipantJoined, ParticipantLeft>;
 
 class EventSink {
 public:

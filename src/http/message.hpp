@@ -49,6 +49,9 @@ struct Response {
     std::string body;
     std::string_view content_type = "application/json";
     std::vector<std::pair<std::string, std::string>> headers;  // extra fields (Set-Cookie, ...)
+    // What the router learned, for the access log: the route's template and the caller (0: nobody).
+    std::string_view route = "unmatched";
+    long long user_id = 0;
 
     void add_header(std::string name, std::string value) {
         headers.emplace_back(std::move(name), std::move(value));

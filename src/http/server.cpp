@@ -21,6 +21,7 @@
 
 #include "api/router.hpp"
 #include "http/beast_io.hpp"
+#include "http/request_id.hpp"
 #include "http/responses.hpp"
 #include "observe/log.hpp"
 #include "realtime/ws_session.hpp"
@@ -44,20 +45,61 @@ struct InFlight {
     LoopCounters& counters;
 };
 
-// A WebSocket upgrade: the router decides, then the room serves it until it ends.
-Task<void> upgrade(beast::tcp_stream&& stream, BeastRequest&& req, const std::string& remote, Loop& loop) {
+using Clock = std::chrono::steady_clock;
+
+std::int64_t microseconds_since(Clock::time_point started) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+}
+
+// The access log's line for an answered request (before `res` is handed to the writer).
+log::Access access_line(const Request& req, const Response& res, bool head, std::string_view request_id) {
+    bool bodiless = head || res.status == 204 || res.status == 304;
+    return log::Access{.method = req.method_name,
+                       .route = res.route,
+                       .path = req.path,
+                       .status = res.status,
+                       .bytes = bodiless ? 0 : res.body.size(),
+                       .user = res.user_id,
+                       .remote = req.remote_address,
+                       .request_id = request_id};
+}
+
+// A WebSocket upgrade: the router decides, then the room serves it until it ends. Logged once:
+// the refusal, or the session when it is over.
+Task<void> upgrade(beast::tcp_stream&& stream, BeastRequest&& req, const std::string& remote, Loop& loop,
+                   Clock::time_point started) {
     Request view = make_request_view(req, remote);
+    std::string request_id = request_id_for(view.header("X-Request-ID"));
     std::variant<Response, api::UpgradeGrant> decision = co_await api::admit_upgrade(view, loop.api);
     if (auto* refusal = std::get_if<Response>(&decision)) {
+        refusal->add_header("X-Request-ID", request_id);
+        log::Access line = access_line(view, *refusal, false, request_id);
         co_await write_response(stream, std::move(*refusal), req.version(), false);
+        line.duration_us = microseconds_since(started);
+        log::access(line);
         beast::error_code ignored;
         stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
         co_return;
     }
     auto& grant = std::get<api::UpgradeGrant>(decision);
+    // The request's own fields go with it into the session: the log line keeps copies.
+    std::string method(view.method_name), path(view.path);
+    const Id user = grant.user.id;
+    const std::string_view route = grant.route;
     realtime::RoomDoor door{grant.locked, grant.lobby, grant.admitted};
-    co_await realtime::serve_websocket(std::move(stream), std::move(req), std::move(grant.user),
-                                       std::move(grant.meeting), door, loop.rooms);
+    realtime::SessionSummary summary = co_await realtime::serve_websocket(
+        std::move(stream), std::move(req), std::move(grant.user), std::move(grant.meeting), door, loop.rooms, request_id);
+    log::access(log::Access{.kind = "websocket",
+                            .method = method,
+                            .route = route,
+                            .path = path,
+                            .status = summary.status,
+                            .duration_us = microseconds_since(started),
+                            .bytes = summary.bytes_sent,
+                            .bytes_in = summary.bytes_received,
+                            .user = user,
+                            .remote = remote,
+                            .request_id = request_id});
 }
 
 // Answers a request that could not be read; the connection is closed after it.
@@ -65,6 +107,13 @@ Response read_error_response(beast::error_code ec) {
     if (ec == bhttp::error::body_limit) return error_response(413, "Request body is too large.");
     if (ec == bhttp::error::header_limit) return error_response(431, "Request header fields are too large.");
     return error_response(400, "Malformed HTTP request.");
+}
+
+// RFC 9112 section 3.2: an HTTP/1.1 request has exactly one Host field, and no request has
+// two; anything else is a 400 (two Hosts could route one way and authenticate another).
+bool has_valid_host(const bhttp::request_parser<bhttp::string_body>::value_type& header) {
+    const std::size_t hosts = header.count(bhttp::field::host);
+    return header.version() >= 11 ? hosts == 1 : hosts <= 1;
 }
 
 bool is_quiet_close(beast::error_code ec) {
@@ -89,8 +138,13 @@ Task<void> serve_connection(beast::tcp_stream stream, Loop& loop, const Config& 
             if (!is_quiet_close(ec)) co_await write_response(stream, read_error_response(ec), 11, false);
             break;
         }
-        InFlight in_flight(loop.counters);
         auto& header = parser.get();
+        if (!has_valid_host(header)) {
+            co_await write_response(stream, error_response(400, "Malformed HTTP request."), header.version(), false);
+            break;
+        }
+        InFlight in_flight(loop.counters);
+        const Clock::time_point started = Clock::now();
         if (header[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
             bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, header.version()};
             co_await bhttp::async_write(stream, cont, use_tuple);
@@ -108,13 +162,19 @@ Task<void> serve_connection(beast::tcp_stream stream, Loop& loop, const Config& 
         auto req = parser.release();
         if (beast::websocket::is_upgrade(req)) {
             stream.expires_never();
-            co_await upgrade(std::move(stream), std::move(req), remote, loop);
+            co_await upgrade(std::move(stream), std::move(req), remote, loop, started);
             co_return;
         }
         Request view = make_request_view(req, remote);
+        std::string request_id = request_id_for(view.header("X-Request-ID"));
         Response res = co_await api::handle_request(view, loop.api);
+        res.add_header("X-Request-ID", request_id);
         bool keep_alive = req.keep_alive() && !g_stopping;
-        co_await write_response(stream, std::move(res), req.version(), keep_alive, view.method == Method::head);
+        bool head = view.method == Method::head;
+        log::Access line = access_line(view, res, head, request_id);
+        co_await write_response(stream, std::move(res), req.version(), keep_alive, head);
+        line.duration_us = microseconds_since(started);
+        log::access(line);
         if (!keep_alive) break;
     }
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -215,6 +275,7 @@ void serve(App& app, const std::function<void(unsigned short)>& on_listening) {
         loops.back()->store->settle_on(contexts.back()->get_executor());
     }
     asio::io_context& main_io = *contexts.front();
+    app.start_webhooks(*loops.front());
     tcp::acceptor acceptor = open_acceptor(main_io, app.config);
     if (on_listening) on_listening(acceptor.local_endpoint().port());
 

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "util/json_writer.hpp"
 #include "util/time.hpp"
@@ -18,6 +19,7 @@ namespace {
 
 std::atomic<int> g_level{static_cast<int>(Level::info)};
 std::atomic<int> g_format{static_cast<int>(Format::text)};
+std::atomic<bool> g_access{true};
 
 std::string_view level_name(Level level) {
     switch (level) {
@@ -48,10 +50,8 @@ void append_text_value(std::string& line, std::string_view value) {
     line += '"';
 }
 
-std::string format_text(Level level, std::string_view component, std::string_view message,
-                        std::initializer_list<Field> fields) {
-    std::string line;
-    line.reserve(96 + message.size());
+void format_text(std::string& line, Level level, std::string_view component, std::string_view message,
+                 std::initializer_list<Field> fields) {
     line += iso8601_text(now_utc()).view();
     line += ' ';
     line += level_name(level);
@@ -66,12 +66,10 @@ std::string format_text(Level level, std::string_view component, std::string_vie
         append_text_value(line, f.value);
     }
     line += '\n';
-    return line;
 }
 
-std::string format_json(Level level, std::string_view component, std::string_view message,
-                        std::initializer_list<Field> fields) {
-    std::string line;
+void format_json(std::string& line, Level level, std::string_view component, std::string_view message,
+                 std::initializer_list<Field> fields) {
     JsonWriter w(line);
     w.begin_object();
     w.field("time", iso8601_text(now_utc()).view());
@@ -85,11 +83,14 @@ std::string format_json(Level level, std::string_view component, std::string_vie
     }
     w.end_object();
     line += '\n';
-    return line;
 }
 
-// Formatted lines go here; a thread of its own writes them, so a slow standard error holds
-// nobody up. Made on first use and kept until the process ends.
+// Formatted lines are appended to a buffer of the writing thread's own (a loop's, the bus's,
+// ...) and a thread of the sink's writes them: the writer collects every buffer shortly after
+// the first line lands in one, so a record costs a loop an uncontended lock and an append, and
+// a wake-up of the writer per batch, not per line. A slow standard error holds nobody up: a
+// thread's buffer past kMaxBacklog drops its lines (counted). Made on first use and kept until
+// the process ends.
 class Sink {
 public:
     static Sink& instance() {
@@ -98,51 +99,105 @@ public:
         return *sink;
     }
 
-    void push(std::string line) {
+    // One thread's lines waiting for the writer. Its lock is taken by its own thread for each
+    // line and by the writer once per collection: hardly ever contended.
+    struct Buffer {
+        std::mutex mutex;
+        std::string text;
+        std::uint64_t lines = 0;
+    };
+
+    void push(Buffer& buffer, std::string_view line) {
+        bool was_empty;
         {
-            std::lock_guard lock(mutex_);
-            if (pending_.size() + line.size() > kMaxBacklog) {
+            std::lock_guard lock(buffer.mutex);
+            if (buffer.text.size() + line.size() > kMaxBacklog) {
                 dropped_.fetch_add(1, std::memory_order_relaxed);
                 return;
             }
-            pending_ += line;
-            ++written_;
+            was_empty = buffer.text.empty();
+            buffer.text += line;
+            ++buffer.lines;
         }
+        // The first line of a batch wakes the writer; the others ride along.
+        if (was_empty && !signalled_.exchange(true, std::memory_order_acq_rel)) {
+            std::lock_guard lock(mutex_);
+            wake_.notify_one();
+        }
+    }
+
+    void attach(Buffer* buffer) {
+        std::lock_guard lock(mutex_);
+        buffers_.push_back(buffer);
+    }
+
+    // A thread that ends hands its last lines over with its buffer.
+    void detach(Buffer* buffer) {
+        std::lock_guard lock(mutex_);
+        {
+            std::lock_guard own(buffer->mutex);
+            orphaned_ += buffer->text;
+        }
+        std::erase(buffers_, buffer);
+        signalled_.store(true, std::memory_order_release);
         wake_.notify_one();
     }
 
+    // Waits until the lines written before the call are on standard error.
     void flush() {
         std::unique_lock lock(mutex_);
-        std::uint64_t target = written_;
-        done_.wait_for(lock, std::chrono::seconds(5), [&] { return flushed_ >= target; });
+        std::uint64_t ticket = ++flush_requests_;
+        signalled_.store(true, std::memory_order_release);
+        wake_.notify_one();
+        done_.wait_for(lock, std::chrono::seconds(5), [&] { return flushes_done_ >= ticket; });
     }
 
     std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
 private:
     static constexpr std::size_t kMaxBacklog = 4 << 20;
+    // How long the writer lets a batch gather after its first line: lines written in the same
+    // few milliseconds leave in one write(2).
+    static constexpr auto kGather = std::chrono::milliseconds(5);
 
     Sink() : thread_([this] { run(); }) { thread_.detach(); }
 
     void run() {
         std::string batch;
         for (;;) {
-            std::uint64_t upto;
+            std::uint64_t tickets;
             {
                 std::unique_lock lock(mutex_);
-                wake_.wait(lock, [&] { return !pending_.empty(); });
-                batch.swap(pending_);
-                upto = written_;
+                wake_.wait(lock, [&] { return signalled_.load(std::memory_order_acquire); });
+                bool flushing = flush_requests_ > flushes_done_;
+                if (!flushing) {
+                    lock.unlock();
+                    std::this_thread::sleep_for(kGather);
+                    lock.lock();
+                }
+                signalled_.store(false, std::memory_order_release);
+                tickets = flush_requests_;
+                batch.swap(orphaned_);
+                for (Buffer* buffer : buffers_) {
+                    std::lock_guard own(buffer->mutex);
+                    batch += buffer->text;
+                    buffer->text.clear();
+                    // A burst's buffer is not kept at its peak size for good.
+                    if (buffer->text.capacity() > kKeptCapacity) buffer->text.shrink_to_fit();
+                }
             }
             write_all(batch);
             batch.clear();
+            if (batch.capacity() > kKeptCapacity) batch.shrink_to_fit();
             {
                 std::lock_guard lock(mutex_);
-                flushed_ = upto;
+                flushes_done_ = tickets;
             }
             done_.notify_all();
         }
     }
+
+    static constexpr std::size_t kKeptCapacity = 64 << 10;
 
     static void write_all(std::string_view text) {
         while (!text.empty()) {
@@ -153,15 +208,29 @@ private:
         }
     }
 
-    std::mutex mutex_;
+    std::mutex mutex_;  // buffers_, orphaned_ and the flush tickets
     std::condition_variable wake_;
     std::condition_variable done_;
-    std::string pending_;
-    std::uint64_t written_ = 0;
-    std::uint64_t flushed_ = 0;
+    std::atomic<bool> signalled_{false};
+    std::vector<Buffer*> buffers_;
+    std::string orphaned_;
+    std::uint64_t flush_requests_ = 0;
+    std::uint64_t flushes_done_ = 0;
     std::atomic<std::uint64_t> dropped_{0};
     std::thread thread_;
 };
+
+// The calling thread's buffer, attached to the sink on the thread's first line.
+struct ThreadBuffer {
+    Sink::Buffer buffer;
+    ThreadBuffer() { Sink::instance().attach(&buffer); }
+    ~ThreadBuffer() { Sink::instance().detach(&buffer); }
+};
+
+Sink::Buffer& thread_buffer() {
+    thread_local ThreadBuffer mine;
+    return mine.buffer;
+}
 
 }  // namespace
 
@@ -181,8 +250,97 @@ bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::
 void write(Level level, std::string_view component, std::string_view message, std::initializer_list<Field> fields) {
     if (!enabled(level)) return;
     bool json = g_format.load(std::memory_order_relaxed) == static_cast<int>(Format::json);
-    Sink::instance().push(json ? format_json(level, component, message, fields)
-                               : format_text(level, component, message, fields));
+    // Formatted into a string the thread keeps, so a line allocates nothing once warm.
+    thread_local std::string line;
+    line.clear();
+    if (json) format_json(line, level, component, message, fields);
+    else format_text(line, level, component, message, fields);
+    Sink::instance().push(thread_buffer(), line);
+    if (line.capacity() > 16 << 10) line = std::string();
+}
+
+void configure_access(bool on) { g_access.store(on, std::memory_order_relaxed); }
+
+bool access_enabled() { return g_access.load(std::memory_order_relaxed) && enabled(Level::info); }
+
+namespace {
+
+// Milliseconds with three decimals, without printf's locale and parsing of a format.
+void append_millis(std::string& out, std::int64_t us) {
+    if (us < 0) us = 0;
+    out += std::to_string(us / 1000);
+    char frac[4] = {char('0' + us % 1000 / 100), char('0' + us % 100 / 10), char('0' + us % 10), 0};
+    out += '.';
+    out += frac;
+}
+
+// Formatted straight into the line: an access line is written per request, so it makes no
+// Field strings.
+void format_access_text(std::string& line, const Access& a) {
+    line += iso8601_text(now_utc()).view();
+    line += " info access: ";
+    line += a.kind;
+    line += " method=";
+    append_text_value(line, a.method);
+    line += " route=";
+    append_text_value(line, a.route);
+    line += " path=";
+    append_text_value(line, a.path);
+    line += " status=";
+    line += std::to_string(a.status);
+    line += " duration_ms=";
+    append_millis(line, a.duration_us);
+    line += " bytes=";
+    line += std::to_string(a.bytes);
+    if (a.kind == "websocket") {
+        line += " bytes_in=";
+        line += std::to_string(a.bytes_in);
+    }
+    line += " user=";
+    line += a.user ? std::to_string(a.user) : std::string("-");
+    line += " remote=";
+    append_text_value(line, a.remote.empty() ? std::string_view("-") : a.remote);
+    line += " request_id=";
+    append_text_value(line, a.request_id);
+    line += '\n';
+}
+
+void format_access_json(std::string& line, const Access& a) {
+    JsonWriter w(line);
+    w.begin_object();
+    w.field("time", iso8601_text(now_utc()).view());
+    w.field("level", "info");
+    w.field("component", "access");
+    w.field("message", a.kind);
+    w.field("method", a.method);
+    w.field("route", a.route);
+    w.field("path", a.path);
+    w.field("status", static_cast<std::int64_t>(a.status));
+    w.key("duration_ms");
+    std::string ms;
+    append_millis(ms, a.duration_us);
+    w.raw(ms);
+    w.field("bytes", static_cast<std::int64_t>(a.bytes));
+    if (a.kind == "websocket") w.field("bytes_in", static_cast<std::int64_t>(a.bytes_in));
+    w.key("user");
+    if (a.user) w.value(a.user);
+    else w.null();
+    w.field("remote", a.remote);
+    w.field("request_id", a.request_id);
+    w.end_object();
+    line += '\n';
+}
+
+}  // namespace
+
+void access(const Access& a) {
+    if (!access_enabled()) return;
+    thread_local std::string line;
+    line.clear();
+    if (g_format.load(std::memory_order_relaxed) == static_cast<int>(Format::json)) format_access_json(line, a);
+    else format_access_text(line, a);
+    Sink::instance().push(thread_buffer(), line);
+    if (line.capacity() > 16 << 10) line = std::string();
 }
 
 void flush() { Sink::instance().flush(); }

@@ -1,7 +1,8 @@
 // castera's log: one line per record on standard error, with a level, the part of castera
 // that speaks ("http", "bus", "store", ...), a message and optional key=value fields. Lines
 // below CASTERA_LOG_LEVEL are not even formatted. Writing never blocks an event loop: a record
-// is formatted on the caller's thread and handed to a writer thread; if standard error stops
+// is formatted on the caller's thread into a buffer of that thread's own, which a writer
+// thread collects in batches (one wake-up per batch, not per line); if standard error stops
 // draining (a stuck pipe), records beyond a bounded backlog are dropped and counted.
 //
 // Never pass passwords, tokens, cookies or message contents to the log.
@@ -52,6 +53,28 @@ inline void warning(std::string_view component, std::string_view message, std::i
 inline void error(std::string_view component, std::string_view message, std::initializer_list<Field> fields = {}) {
     if (enabled(Level::error)) write(Level::error, component, message, fields);
 }
+
+// One request or WebSocket session, for the access log. Never the query (it may hold an
+// access_token), headers, cookies or bodies.
+struct Access {
+    std::string_view kind = "request";  // "request", or "websocket" for a session (at its end)
+    std::string_view method;
+    std::string_view route;  // the route's template ("/api/meetings/{id}/"), or "unmatched"
+    std::string_view path;
+    unsigned status = 0;
+    std::int64_t duration_us = 0;  // a session's whole length for a WebSocket
+    std::uint64_t bytes = 0;       // the body sent; a session's bytes sent
+    std::uint64_t bytes_in = 0;    // a session's bytes received (0 for a request)
+    std::int64_t user = 0;         // 0: nobody signed in
+    std::string_view remote;
+    std::string_view request_id;
+};
+
+// The access log: on by default (CASTERA_ACCESS_LOG), at level info.
+void configure_access(bool on);
+bool access_enabled();
+// One line (text or JSON as configured), written like every other record.
+void access(const Access& a);
 
 // Waits until every record written so far is on standard error (at exit, and in tests).
 void flush();

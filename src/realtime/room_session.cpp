@@ -123,7 +123,7 @@ Task<void> RoomSession::enter() {
     if (peer_->typed) co_await send_welcome();
     deps_.bus.presence(meeting_.id, "joined", *peer_, peer_.get());
     in_room_ = true;
-    deps_.attendance.entered(meeting_.id, *peer_);
+    co_await announce_arrival();
 }
 
 void RoomSession::wait_in_lobby() {
@@ -218,20 +218,59 @@ Task<void> RoomSession::admit_from_lobby(RoomSession& s) {
     }
     s.deps_.bus.presence(s.meeting_.id, "joined", *s.peer_, s.peer_.get());
     s.in_room_ = true;
-    s.deps_.attendance.entered(s.meeting_.id, *s.peer_);
+    co_await s.announce_arrival();
 }
 
-void RoomSession::leave() {
+bool RoomSession::leave() {
     deps_.hub.resume_tokens().forget(peer_.get());
     deps_.hub.leave(meeting_.id, peer_.get());
     deps_.bus.left(meeting_.id, *peer_);
     if (in_room_) {
         deps_.bus.presence(meeting_.id, "left", *peer_);
         in_room_ = false;
-        deps_.attendance.left(meeting_.id, *peer_);
-    } else if (waiting_) {
+        return true;
+    }
+    if (waiting_) {
         deps_.bus.broadcast(meeting_.id, lobby_left_event(*peer_));
         waiting_ = false;
+    }
+    return false;
+}
+
+// Connections to the room but this one, here and (with Redis) on the other instances.
+Task<RoomSession::Presence> RoomSession::others_in_room() {
+    Presence out;
+    for (const auto& member : deps_.hub.members(meeting_.id)) {
+        if (member->peer_id == peer_->peer_id) continue;
+        ++(member->user_id == user_.id ? out.mine : out.others);
+    }
+    if (!deps_.bus.spans_instances()) co_return out;
+    std::vector<PeerInfo> remote = co_await deps_.bus.remote_members(meeting_.id);
+    for (const PeerInfo& peer : remote) ++(peer.user_id == user_.id ? out.mine : out.others);
+    co_return out;
+}
+
+Task<void> RoomSession::announce_arrival() {
+    if (!deps_.announce_presence) co_return;
+    try {
+        Presence present = co_await others_in_room();
+        if (present.mine > 0) co_return;
+        co_await deps_.services.participants.arrived(user_, meeting_, present.others == 0);
+    } catch (const std::exception& e) {
+        deps_.counters.errors_logged.add();
+        log::warning("room", "an arrival was not announced", {{"meeting", meeting_.id}, {"error", e.what()}});
+    }
+}
+
+Task<void> RoomSession::announce_departure() {
+    if (!deps_.announce_presence) co_return;
+    try {
+        Presence present = co_await others_in_room();
+        if (present.mine > 0) co_return;
+        co_await deps_.services.participants.departed(user_, meeting_);
+    } catch (const std::exception& e) {
+        deps_.counters.errors_logged.add();
+        log::warning("room", "a departure was not announced", {{"meeting", meeting_.id}, {"error", e.what()}});
     }
 }
 

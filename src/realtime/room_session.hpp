@@ -14,7 +14,6 @@
 #include "bus/room_bus.hpp"
 #include "config/config.hpp"
 #include "observe/counters.hpp"
-#include "realtime/room_attendance.hpp"
 #include "realtime/room_hub.hpp"
 #include "services/services.hpp"
 
@@ -46,7 +45,7 @@ struct RoomDeps {
     LoopCounters& counters;
     const RoomLimits& limits;
     const Config::Ice& ice;  // handed to each peer in its welcome
-    RoomAttendance& attendance;
+    bool announce_presence = false;  // someone follows arrivals and departures (the webhooks)
 };
 
 // A room member that can also be closed at once, as the session needs its own connection.
@@ -97,13 +96,26 @@ public:
     // an admission under way is over.
     Task<void> finish();
     // The connection leaves for good: out of the hub and the bus, `left` (or, from the lobby,
-    // the moderators told). Not for a connection that is held for a resume.
-    void leave();
+    // the moderators told). Not for a connection that is held for a resume. True when it was
+    // in the room (its departure is then announced).
+    bool leave();
 
     bool waiting() const { return waiting_; }
     bool in_room() const { return in_room_; }
 
+    // The room's word on who is here, for the webhooks (participant.joined, participant.left,
+    // meeting.started): called once this connection is in the hub, and once it has left it.
+    // Only a user's first connection (on any instance) counts as arriving, and only their
+    // last as leaving. Never throws: a failure is logged and the session goes on.
+    Task<void> announce_arrival();
+    Task<void> announce_departure();
+
 private:
+    struct Presence {
+        int mine = 0;    // the user's other connections to the room, on every instance
+        int others = 0;  // everyone else's
+    };
+    Task<Presence> others_in_room();
     struct ChatQueue;
 
     Task<void> on_compat_frame(std::string_view text);

@@ -235,10 +235,12 @@ bool wants_typed_protocol(const http::BeastRequest& req) {
 // The upgrade's answer by Beast: 101 with our headers, or its refusal of a malformed
 // handshake. The socket is ours (WsSocket) afterwards: Beast's stream lives only for this.
 Task<std::optional<asio::ip::tcp::socket>> accept_upgrade(asio::ip::tcp::socket socket,
-                                                          const http::BeastRequest& req, bool typed) {
+                                                          const http::BeastRequest& req, bool typed,
+                                                          std::string request_id) {
     websocket::stream<asio::ip::tcp::socket> ws(std::move(socket));
-    ws.set_option(websocket::stream_base::decorator([typed](websocket::response_type& res) {
+    ws.set_option(websocket::stream_base::decorator([typed, request_id](websocket::response_type& res) {
         res.set(beast::http::field::server, "castera");
+        res.set("X-Request-ID", request_id);
         if (typed) res.set(beast::http::field::sec_websocket_protocol, kTypedProtocol);
     }));
     auto [ec] = co_await ws.async_accept(req, use_tuple);
@@ -246,7 +248,9 @@ Task<std::optional<asio::ip::tcp::socket>> accept_upgrade(asio::ip::tcp::socket 
     co_return std::optional<asio::ip::tcp::socket>(std::move(ws.next_layer()));
 }
 
-Task<void> refuse(beast::tcp_stream& stream, const http::BeastRequest& req, http::Response refusal) {
+Task<void> refuse(beast::tcp_stream& stream, const http::BeastRequest& req, http::Response refusal,
+                  std::string_view request_id) {
+    refusal.add_header("X-Request-ID", std::string(request_id));
     co_await http::write_response(stream, std::move(refusal), req.version(), false);
     beast::error_code ignored;
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
@@ -275,7 +279,7 @@ Task<void> take_part(Connection& conn, RoomSession& session, const Meeting& meet
     }
     co_await session.finish();
     if (conn.holdable()) co_await conn.wait_for_resume();
-    if (conn.state() != Connection::State::handed_over) session.leave();
+    if (conn.state() != Connection::State::handed_over && session.leave()) co_await session.announce_departure();
 }
 
 // A resume token's connection on this instance hands its place over: the frames it kept, or
@@ -291,13 +295,14 @@ Task<HandOver> take_over(const std::shared_ptr<Connection>& prior, const std::sh
 
 }  // namespace
 
-Task<void> serve_websocket(beast::tcp_stream&& stream, http::BeastRequest&& req, User user, Meeting meeting,
-                           RoomDoor door, RoomDeps& deps) {
+Task<SessionSummary> serve_websocket(beast::tcp_stream&& stream, http::BeastRequest&& req, User user,
+                                     Meeting meeting, RoomDoor door, RoomDeps& deps, std::string_view request_id) {
     const RoomLimits& limits = deps.limits;
     if (deps.hub.check(meeting.id, user.id, limits.max_connections_per_room, limits.max_connections_per_user) !=
         RoomHub::Admission::allowed) {
-        co_await refuse(stream, req, http::error_response(429, "Too many connections to this room or by this user."));
-        co_return;
+        co_await refuse(stream, req, http::error_response(429, "Too many connections to this room or by this user."),
+                        request_id);
+        co_return SessionSummary{.status = 429};
     }
     bool typed = wants_typed_protocol(req);
     bool moderator = services::is_moderator(user, meeting);
@@ -313,20 +318,21 @@ Task<void> serve_websocket(beast::tcp_stream&& stream, http::BeastRequest&& req,
     bool waiting = false;
     if (!moderator && !resuming) {
         if (door.locked) {
-            co_await refuse(stream, req, http::error_response(403, "This meeting is locked."));
-            co_return;
+            co_await refuse(stream, req, http::error_response(403, "This meeting is locked."), request_id);
+            co_return SessionSummary{.status = 403};
         }
         if (door.lobby && !door.admitted) {
             if (!typed) {
                 co_await refuse(stream, req,
-                                http::error_response(403, "This meeting has a lobby: a moderator must admit you first."));
-                co_return;
+                                http::error_response(403, "This meeting has a lobby: a moderator must admit you first."),
+                                request_id);
+                co_return SessionSummary{.status = 403};
             }
             waiting = true;
         }
     }
-    auto socket = co_await accept_upgrade(stream.release_socket(), req, typed);
-    if (!socket) co_return;
+    auto socket = co_await accept_upgrade(stream.release_socket(), req, typed, std::string(request_id));
+    if (!socket) co_return SessionSummary{.status = 400};
     req = {};  // its header fields would otherwise stay for the whole session
 
     WsSocket::Options options{.max_message = limits.max_frame_bytes,
@@ -373,6 +379,10 @@ Task<void> serve_websocket(beast::tcp_stream&& stream, http::BeastRequest&& req,
     }
     conn->end_session();
     open.sub();
+    // `ws` went into the connection.
+    const WsSocket& socket_used = conn->socket();
+    co_return SessionSummary{.status = 101, .bytes_sent = socket_used.bytes_sent(),
+                             .bytes_received = socket_used.bytes_received()};
 }
 
 }  // namespace castera::realtime

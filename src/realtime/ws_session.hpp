@@ -20,14 +20,22 @@ struct RoomDoor {
     bool admitted = false;
 };
 
+// How a session went, for the access log: 101 once accepted (429 when refused for the room's
+// limits, 403 for its lock or lobby, 400 when the handshake failed), and the bytes each way.
+struct SessionSummary {
+    unsigned status = 101;
+    std::uint64_t bytes_sent = 0;
+    std::uint64_t bytes_received = 0;
+};
+
 // `user` may join `meeting`'s room (the router decided: not banned). Answers 429 when the room
 // or the user has too many connections, 403 when the room is locked or (compatible clients)
 // has a lobby the user was not admitted past, otherwise accepts and serves the room until
 // the connection ends. `stream` and `req` stay the caller's, who awaits this to the end:
 // taken by value, moved-from copies of them would sit in coroutine frames for the whole
-// session of every connection.
-Task<void> serve_websocket(boost::beast::tcp_stream&& stream,
-                           boost::beast::http::request<boost::beast::http::string_body>&& req, User user,
-                           Meeting meeting, RoomDoor door, RoomDeps& deps);
+// session of every connection. `request_id` goes back in the answer (X-Request-ID).
+Task<SessionSummary> serve_websocket(boost::beast::tcp_stream&& stream,
+                                     boost::beast::http::request<boost::beast::http::string_body>&& req, User user,
+                                     Meeting meeting, RoomDoor door, RoomDeps& deps, std::string_view request_id);
 
 }  // namespace castera::realtime

@@ -213,6 +213,7 @@ std::size_t WsSocket::gather(iovec* iov, wire::Header* headers, std::size_t max_
 }
 
 void WsSocket::advance(std::size_t sent) {
+    bytes_sent_ += sent;
     bool close_done = false;
     while (sent > 0 && head_ < out_.size()) {
         Outgoing& frame = out_[head_];
@@ -298,6 +299,7 @@ Task<bool> WsSocket::receive() {
                              MSG_DONTWAIT);
         if (got > 0) {
             inbox_end_ += static_cast<std::size_t>(got);
+            bytes_received_ += static_cast<std::uint64_t>(got);
             heard_from_peer_ = true;
             // The other connections of the loop get their turn before these bytes are read as
             // frames: a peer that never stops sending must not hold the loop.

@@ -68,6 +68,9 @@ public:
     void close(std::uint16_t code, std::string_view reason, bool after_queue);
 
     std::size_t queued() const { return out_.size() - head_; }
+    // Bytes on the wire so far, frame headers included (for the access log).
+    std::uint64_t bytes_sent() const { return bytes_sent_; }
+    std::uint64_t bytes_received() const { return bytes_received_; }
     // A close was sent, queued or received, or the socket is shut.
     bool closing() const { return close_queued_ || !socket_.is_open(); }
     // The connection was lost without a close frame from either side (TCP gone, the idle
@@ -143,6 +146,8 @@ private:
 
     TimerFor timer_for_ = TimerFor::idle;
     unsigned timer_generation_ = 0;
+    std::uint64_t bytes_sent_ = 0;
+    std::uint64_t bytes_received_ = 0;
     bool heard_from_peer_ = false;  // bytes arrived since the timer last looked
     bool pinged_ = false;
 };

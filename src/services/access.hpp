@@ -35,6 +35,9 @@ private:
 // The staff pages (the admin console, the webhook deliveries).
 inline bool is_staff(const User& user) { return user.is_staff && user.is_active; }
 
+// The webhook deliveries: staff only (a listing shows every meeting's events).
+inline bool may_see_webhooks(const Actor& actor) { return actor.user() && is_staff(*actor.user()); }
+
 // Owner-only actions (edit, delete, end, read the chat over REST): the owner or an admin, the
 // admin console, castera itself.
 inline bool may_manage(const Actor& actor, const Meeting& meeting) {

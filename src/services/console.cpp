@@ -9,6 +9,7 @@
 
 #include "services/audit.hpp"
 #include "services/services.hpp"
+#include "util/time.hpp"
 #include "util/validate.hpp"
 
 namespace castera::services {
@@ -207,10 +208,19 @@ Task<Outcome<Id>> Console::create_message(const Actor& actor, MessageFields f) {
     if (!actor.in_console()) co_return Refusal::forbidden();
     FieldErrors errors = co_await check_keys(f.meeting, "user", f.user);
     if (!errors.empty()) co_return Refusal::invalid(std::move(errors));
+    // The message as it will be, but for its id, so that a staged event reports it as the API's do.
+    auto author = co_await deps_.store.find_user(f.user);
+    TimePoint at = now_utc();
+    events::ChatsPosted staged;
+    staged.messages.push_back(Message{.meeting_id = f.meeting,
+                                      .user_id = f.user,
+                                      .user_email = author ? author->email : "",
+                                      .content = f.content,
+                                      .timestamp = at});
     Transaction transaction;
-    Transaction::Ref ref = transaction.add(write::CreateMessages{f.meeting, f.user, {std::move(f.content)}});
+    Transaction::Ref ref = transaction.add(write::CreateMessages{f.meeting, f.user, {std::move(f.content)}, at});
     audit_added(transaction, actor, AdminModel::message, ref, "Message object", true);
-    deps_.events.stage(events::ChatsPosted{}, transaction, ref);
+    deps_.events.stage(staged, transaction, ref);
     Committed done = co_await deps_.store.commit(std::move(transaction));
     events::ChatsPosted posted{done.take<std::vector<Message>>(ref)};
     Id id = posted.messages.at(0).id;
@@ -272,10 +282,18 @@ Task<Outcome<Id>> Console::create_recording(const Actor& actor, RecordingFields 
     if (!actor.in_console()) co_return Refusal::forbidden();
     FieldErrors errors = co_await check_keys(f.meeting, "uploaded_by", f.uploaded_by);
     if (!errors.empty()) co_return Refusal::invalid(std::move(errors));
+    auto uploader = co_await deps_.store.find_user(f.uploaded_by);
+    TimePoint at = now_utc();
+    events::RecordingCreated staged{Recording{.meeting_id = f.meeting,
+                                              .uploaded_by = f.uploaded_by,
+                                              .uploaded_by_email = uploader ? uploader->email : "",
+                                              .file_url = f.file_url,
+                                              .created_at = at}};
     Transaction transaction;
-    Transaction::Ref ref = transaction.add(write::CreateRecording{f.meeting, f.uploaded_by, std::move(f.file_url)});
+    Transaction::Ref ref =
+        transaction.add(write::CreateRecording{f.meeting, f.uploaded_by, std::move(f.file_url), at});
     audit_added(transaction, actor, AdminModel::recording, ref, "Recording object", true);
-    deps_.events.stage(events::RecordingCreated{}, transaction, ref);
+    deps_.events.stage(staged, transaction, ref);
     Committed done = co_await deps_.store.commit(std::move(transaction));
     events::RecordingCreated created{done.take<Recording>(ref)};
     Id id = created.recording.id;

@@ -161,4 +161,13 @@ Task<bool> Services::database_ready() {
     }
 }
 
+Task<std::optional<WebhookBacklog>> Services::webhook_backlog() {
+    try {
+        co_return co_await deps.store.webhook_backlog();
+    } catch (const std::exception& e) {
+        log::warning("readyz", "the webhook outbox cannot be read", {{"error", e.what()}});
+        co_return std::nullopt;
+    }
+}
+
 }  // namespace castera::services

@@ -141,6 +141,11 @@ public:
     // The actor's own state in the meeting: the flags set in one write (the row made on first
     // use), and everyone in the room told.
     Task<Outcome<ParticipantState>> change_own(const Actor& actor, const Meeting& meeting, FlagChanges flags);
+    // The user's first connection to the room arrived (`first_in_room`: the room was empty),
+    // or their last one is gone, counted across instances by the room: told to the event sink
+    // (the webhooks' participant.joined / participant.left / meeting.started).
+    Task<void> arrived(const User& user, const Meeting& meeting, bool first_in_room);
+    Task<void> departed(const User& user, const Meeting& meeting);
     // A WebRTC signal relayed in the room, kept as the meeting's signaling history.
     Task<Signal> record_signal(const Actor& actor, const Meeting& meeting, std::string signal_type,
                                std::string data_json);
@@ -185,6 +190,23 @@ public:
     // Moderators only, on a user of this meeting (its owner, someone with a state in it, in its
     // room or lobby now, banned or admitted), never on themselves; the owner cannot be removed.
     Task<Outcome<Moderation>> moderate(const Actor& actor, const Meeting& meeting, Id target, ModerationAction action);
+
+private:
+    Deps& deps_;
+};
+
+// ---- webhooks
+
+// The outbox's deliveries, for staff: listed by status, and a failed one sent again.
+class WebhookDeliveries {
+public:
+    explicit WebhookDeliveries(Deps& deps) : deps_(deps) {}
+
+    // `status` is "pending", "delivered", "failed" or empty (all); newest first.
+    Task<Outcome<Page<WebhookEvent>>> list(const Actor& actor, std::string status, std::int64_t limit,
+                                           std::int64_t offset);
+    // Not found unless the event exists and has failed; it is then pending again, due now.
+    Task<Outcome<Done>> retry(const Actor& actor, Id id);
 
 private:
     Deps& deps_;
@@ -344,7 +366,8 @@ struct Services {
           participants(deps),
           rooms(deps),
           accounts(deps),
-          console(deps, meetings, accounts) {}
+          console(deps, meetings, accounts),
+          webhooks(deps) {}
     Services(const Services&) = delete;
     Services& operator=(const Services&) = delete;
 
@@ -356,9 +379,12 @@ struct Services {
     RoomControl rooms;
     Accounts accounts;
     Console console;
+    WebhookDeliveries webhooks;
 
     // True when the database answers (for /readyz).
     Task<bool> database_ready();
+    // The webhook outbox's backlog (for /readyz); nothing when it cannot be read.
+    Task<std::optional<WebhookBacklog>> webhook_backlog();
 };
 
 // What the store keeps of an API token's key, and of a session key: a SHA-256.

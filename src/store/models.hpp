@@ -153,6 +153,31 @@ struct RoomSnapshot {
     bool lobby = false;
 };
 
+// One event for one webhook endpoint, as the outbox (castera_webhook_event) keeps it: the
+// body is signed and sent as it is stored; `event_id` (the webhook-id) is the same for every
+// endpoint and every attempt. Status: "pending", "delivered" or "failed".
+struct WebhookEvent {
+    Id id = 0;
+    std::string event_id;
+    std::string endpoint;
+    std::string type;
+    Id meeting_id = 0;  // one meeting's events reach an endpoint in order
+    std::string body;
+    TimePoint created_at{};
+    std::string status = "pending";
+    std::int64_t attempts = 0;
+    TimePoint next_attempt_at{};
+    std::optional<std::int64_t> last_status;  // the HTTP status of the last attempt
+    std::optional<std::string> last_error;
+    std::optional<TimePoint> delivered_at;
+};
+
+// What /readyz says of the outbox.
+struct WebhookBacklog {
+    std::int64_t pending = 0;
+    std::optional<TimePoint> oldest;  // the oldest pending event's created_at
+};
+
 // A login session. The store keeps only a hash of the cookie value.
 struct Session {
     std::string key_hash;

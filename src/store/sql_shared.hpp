@@ -28,6 +28,10 @@ inline constexpr std::string_view kTokenColumns =
     "id, user_id, name, key_hash, prefix, created_at, expires_at, last_used_at";
 
 // Each ends with a space, ready for a WHERE clause.
+// The webhook outbox's columns, as read_webhook_event reads them.
+inline constexpr std::string_view kWebhookColumns =
+    "id, event_id, endpoint, type, meeting_id, body, created_at, status, attempts, next_attempt_at, last_status, "
+    "last_error, delivered_at";
 inline constexpr std::string_view kMessageSelect =
     "SELECT m.id, m.meeting_id, m.user_id, u.email, m.content, m.timestamp "
     "FROM meetings_message m JOIN users_user u ON u.id = m.user_id ";

@@ -190,6 +190,12 @@ public:
     // Newest first, or one object's history oldest first.
     virtual Task<std::vector<AdminLogEntry>> list_admin_log(AdminLogQuery query) = 0;
 
+    // The webhook outbox: deliveries with this status ("pending", "delivered", "failed"; all
+    // when empty), newest first; and how many are pending since when.
+    virtual Task<Page<WebhookEvent>> list_webhook_events(std::string status, std::int64_t limit,
+                                                         std::int64_t offset) = 0;
+    virtual Task<WebhookBacklog> webhook_backlog() = 0;
+
     // True when the database answers (for /readyz).
     virtual Task<bool> ping() = 0;
 

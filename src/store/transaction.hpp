@@ -45,8 +45,9 @@ struct TouchApiToken { Id token = 0; TimePoint when{}; };
 struct CreateMeeting { Meeting meeting; };  // id set by the store; room_id and created_on too when empty
 struct UpdateMeeting { Id meeting = 0; MeetingChanges changes; };
 struct DeleteMeeting { Id meeting = 0; };  // with its messages, signals, recordings, states
-struct CreateMessages { Id meeting = 0; Id user = 0; std::vector<std::string> contents; };
-struct CreateRecording { Id meeting = 0; Id user = 0; std::string file_url; };
+// `at`, when set, is the rows' time (a staged event already carries it); else the store's now.
+struct CreateMessages { Id meeting = 0; Id user = 0; std::vector<std::string> contents; TimePoint at{}; };
+struct CreateRecording { Id meeting = 0; Id user = 0; std::string file_url; TimePoint at{}; };
 struct SetParticipantFlags { Id meeting = 0; Id user = 0; FlagChanges flags; };
 struct CreateSignal { Id meeting = 0; Id sender = 0; std::string signal_type; std::string data_json; };
 // A room's controls: the flags that are set are written (the row made on first use); gives
@@ -75,6 +76,49 @@ struct LogAdminAction {
     std::optional<std::size_t> subject;
     bool repr_names_id = false;
 };
+// A webhook event into the outbox, committed with the change it reports. With `subject`,
+// the event is about the row that earlier write creates (its `item`-th message): the stored
+// body is event.body + that row's id + body_tail, and with `meeting_is_subject` the event's
+// meeting is that id too (a new meeting). With `requires_meeting`, nothing is written unless
+// event.meeting_id names a meeting (an update that found no meeting reports nothing).
+struct EnqueueWebhook {
+    WebhookEvent event;
+    std::string body_tail;
+    std::optional<std::size_t> subject;
+    std::size_t item = 0;
+    bool meeting_is_subject = false;
+    bool requires_meeting = false;
+};
+// Claims, for `instance` until `until`, up to `limit` of `endpoint`'s pending events due at
+// `now` that are the first pending event of their meeting and not claimed by a live lease (on
+// PostgreSQL skipping rows another instance holds). With `meeting`, that meeting's first
+// `limit` pending events, when the first is due and free (those behind it were never tried:
+// they are due and free with it). Gives the claimed events, oldest first.
+struct ClaimWebhooks {
+    std::string instance;
+    TimePoint now{};
+    TimePoint until{};
+    std::int64_t limit = 1;
+    std::string endpoint;
+    std::optional<Id> meeting;
+};
+// The outcome of an attempt on a claimed event (ignored unless `instance` still holds it):
+// "delivered", "pending" (again at next_attempt_at) or "failed". Answers whether it was held.
+struct FinishWebhook {
+    Id id = 0;
+    std::string instance;
+    std::string status;
+    std::int64_t attempts = 0;
+    TimePoint next_attempt_at{};
+    std::optional<std::int64_t> last_status;
+    std::optional<std::string> last_error;
+    TimePoint at{};
+};
+// A failed event made pending again, due at `now`, its attempts counted from zero.
+struct RetryWebhook { Id id = 0; TimePoint now{}; };
+// Forgets events delivered before `delivered_before`, and fails pending ones created before
+// `expire_before` that no live lease holds (at `now`).
+struct PruneWebhooks { TimePoint delivered_before{}; TimePoint expire_before{}; TimePoint now{}; };
 }  // namespace write
 
 using Write = std::variant<write::CreateUser, write::UpdateUser, write::DeleteUser, write::SetPassword,
@@ -85,11 +129,13 @@ using Write = std::variant<write::CreateUser, write::UpdateUser, write::DeleteUs
                            write::CreateSignal, write::UpdateMessage, write::UpdateSignal, write::UpdateRecording,
                            write::CreateParticipantState, write::UpdateParticipantState, write::DeleteRow,
                            write::LogAdminAction, write::SetRoomSettings, write::BanFromRoom,
-                           write::UnbanFromRoom, write::AdmitToRoom>;
+                           write::UnbanFromRoom, write::AdmitToRoom, write::EnqueueWebhook, write::ClaimWebhooks,
+                           write::FinishWebhook, write::RetryWebhook, write::PruneWebhooks>;
 
 // What one write gave back: nothing, whether it found its row, or the row it wrote.
 using WriteResult = std::variant<std::monostate, bool, User, ApiToken, Meeting, std::optional<Meeting>,
-                                 std::vector<Message>, Recording, ParticipantState, Signal, RoomSettings>;
+                                 std::vector<Message>, Recording, ParticipantState, Signal, RoomSettings,
+                                 std::vector<WebhookEvent>>;
 
 // The id of the row a write created (a user, a meeting, the first of its messages, a
 // recording, a state, a signal); 0 for any other result.

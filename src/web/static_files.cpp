@@ -39,6 +39,8 @@ struct Mount {
 
 constexpr Mount kMounts[] = {
     {"/app/", "app/", "assets/", "app/index.html"},
+    // The OpenAPI document's page (api/schema.cpp serves the document itself).
+    {"/api/docs/", "api/docs/", "assets/", "api/docs/index.html"},
 };
 
 // Only plain paths are looked up: no parent segments, no escapes of any kind (so no encoded

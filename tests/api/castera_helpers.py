@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 import websockets
 
+import openapi_check
+
 # --------------------------------------------------------------------------------------------
 # Shapes fixed by the contract (SPEC section 2 and the decided additions).
 
@@ -309,7 +311,21 @@ def raw_exchange(base_url, payload, timeout=5.0, send_chunks=None):
                     break
     finally:
         sock.close()
+    record_raw_exchange(base_url, payload, data)
     return data, closed
+
+
+def record_raw_exchange(base_url, payload, data):
+    """Hands a raw exchange's first answer to the OpenAPI check when both ends parse as HTTP."""
+    request = re.match(rb"([A-Z]+) (/[^ \r\n?]*)\S* HTTP/1\.[01]\r\n", payload)
+    status = raw_status(data)
+    if not request or status is None or status == 100:
+        return
+    head, rest = raw_body(data)
+    m = re.search(rb"(?im)^content-type:\s*([^\r\n]*)", head)
+    has_length = re.search(rb"(?im)^content-length:", head) is not None
+    openapi_check.record(request.group(1).decode(), base_url + request.group(2).decode("latin-1"), status,
+                         m.group(1).decode("latin-1") if m else "", rest if has_length else None)
 
 
 def raw_status(data):
@@ -378,9 +394,16 @@ async def ws_open(base_url, room_id, email=None, password=None, cookie=None, ori
         extra.append(("Authorization", basic_header(email, password)))
     if cookie is not None:
         extra.append(("Cookie", cookie))
-    return await websockets.connect(uri, extra_headers=extra, origin=origin, compression=None,
-                                    open_timeout=10, close_timeout=5, max_size=2 ** 22,
-                                    ping_interval=None)
+    try:
+        ws = await websockets.connect(uri, extra_headers=extra, origin=origin, compression=None,
+                                      open_timeout=10, close_timeout=5, max_size=2 ** 22,
+                                      ping_interval=None)
+    except websockets.exceptions.InvalidStatusCode as refused:
+        # The refusal's body is not kept by websockets: its status and type are checked.
+        openapi_check.record("GET", uri, refused.status_code, refused.headers.get("Content-Type", ""), None)
+        raise
+    openapi_check.record("GET", uri, 101, "", b"")
+    return ws
 
 
 def upgrade_refusal(base_url, user, room_id, subprotocol=None):

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+import openapi_check
 from castera_helpers import Client, SessionClient, wait_healthy
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -40,6 +41,25 @@ REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "cli: needs the castera command line on the test database")
+    openapi_check.install()
+
+
+# Every answer received is checked against the OpenAPI document once the tests are done; one
+# it does not describe fails the run (openapi_check.py).
+def pytest_sessionfinish(session, exitstatus):
+    records = openapi_check.exchanges()
+    found = openapi_check.problems(records)
+    session.config._openapi_report = openapi_check.report(found, len(records)) if found else None
+    if found and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    lines = getattr(config, "_openapi_report", None)
+    if lines:
+        terminalreporter.section("OpenAPI check", red=True)
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 @dataclass

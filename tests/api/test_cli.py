@@ -224,8 +224,10 @@ def test_bad_configuration_stops_startup_with_one_line(world):
     assert "CASTERA_MAX_BODY_BYTES" in one_line_error(res)
 
 
-@pytest.mark.parametrize("name,value", [("CASTERA_LOG_LEVEL", "loud"), ("CASTERA_LOG_FORMAT", "xml")])
-def test_bad_log_settings_stop_startup_with_one_line(world, name, value):
+@pytest.mark.parametrize("name,value", [("CASTERA_LOG_LEVEL", "loud"), ("CASTERA_LOG_FORMAT", "xml"),
+                                        ("CASTERA_ACCESS_LOG", "maybe"), ("CASTERA_METRICS_TOKEN", ""),
+                                        ("CASTERA_METRICS_TOKEN", "two words")])
+def test_bad_operations_settings_stop_startup_with_one_line(world, name, value):
     env = dict(world.env, **{name: value})
     res = run_cli(world.bin, env, "serve", "--host", "127.0.0.1", "--port", str(free_port()), timeout=15)
     assert name in one_line_error(res)

@@ -408,6 +408,17 @@ def test_http_1_0_request(base_url):
     assert b'{"status":"ok"}' in data
 
 
+@pytest.mark.parametrize("payload", [
+    b"GET /healthz HTTP/1.1\r\n\r\n",
+    b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    b"GET /healthz HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+], ids=["http-1.1-without-host", "two-hosts", "http-1.0-two-hosts"])
+def test_a_request_without_exactly_one_host_is_a_400(base_url, payload):
+    data, closed = raw_exchange(base_url, payload)
+    assert raw_status(data) == 400, data[:200]
+    assert b"Malformed HTTP request." in data
+
+
 def test_no_500_for_a_burst_of_bad_inputs(owner, base_url):
     m = owner.create_meeting()
     bad = [

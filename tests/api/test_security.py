@@ -177,10 +177,12 @@ def test_existing_user_is_found_by_email(world):
     assert data["email"] == email
 
 
+# Times are seconds from the moment the test runs ("now+" / "now-"), not from when the suite was
+# collected: a long suite would otherwise reach these with their future already past.
 @pytest.mark.parametrize("change,expected", [
-    ({"exp": int(time.time()) - 60}, "Token has expired."),
-    ({"nbf": int(time.time()) + 120}, "Token is not yet valid."),
-    ({"iat": int(time.time()) + 120}, "Token is not yet valid."),
+    ({"exp": ("now-", 60)}, "Token has expired."),
+    ({"nbf": ("now+", 120)}, "Token is not yet valid."),
+    ({"iat": ("now+", 120)}, "Token is not yet valid."),
     ({"exp": None}, None),
     ({"exp": "tomorrow"}, None),
     ({"iss": "https://evil.example"}, None),
@@ -192,7 +194,11 @@ def test_existing_user_is_found_by_email(world):
 ])
 def test_bad_claims_are_refused(world, change, expected):
     claims = claims_for(unique("bad") + "@example.com")
-    claims.update(change)
+    for name, value in change.items():
+        if isinstance(value, tuple):
+            sign_, seconds = value
+            value = int(time.time()) + (seconds if sign_ == "now+" else -seconds)
+        claims[name] = value
     claims = {k: v for k, v in claims.items() if v is not None}
     text = detail(me(world, bearer(world.token(claims))), 403)
     if expected:

@@ -35,7 +35,8 @@ public:
         for (Write& w : transaction.writes())
             results.push_back(std::visit(
                 [&](auto& one) -> WriteResult {
-                    if constexpr (std::is_same_v<std::decay_t<decltype(one)>, write::LogAdminAction>)
+                    using W = std::decay_t<decltype(one)>;
+                    if constexpr (std::is_same_v<W, write::LogAdminAction> || std::is_same_v<W, write::EnqueueWebhook>)
                         return apply(copy, one, results);
                     else return apply(copy, one);
                 },
@@ -219,6 +220,25 @@ public:
         if (out.size() > static_cast<std::size_t>(q.limit)) out.resize(static_cast<std::size_t>(q.limit));
         co_return out;
     }
+    Task<Page<WebhookEvent>> list_webhook_events(std::string status, std::int64_t limit,
+                                                 std::int64_t offset) override {
+        Page<WebhookEvent> page;
+        for (auto it = data_.webhooks.rbegin(); it != data_.webhooks.rend(); ++it) {
+            if (!status.empty() && it->second.status != status) continue;
+            if (page.total++ >= offset && static_cast<std::int64_t>(page.rows.size()) < limit)
+                page.rows.push_back(it->second);
+        }
+        co_return page;
+    }
+    Task<WebhookBacklog> webhook_backlog() override {
+        WebhookBacklog backlog;
+        for (const auto& [id, e] : data_.webhooks) {
+            if (e.status != "pending") continue;
+            if (!backlog.pending++) backlog.oldest = e.created_at;
+            backlog.oldest = std::min(*backlog.oldest, e.created_at);
+        }
+        co_return backlog;
+    }
     Task<bool> ping() override { co_return true; }
     // Moves with every commit, as the real stores' stamps move with every write.
     std::uint64_t change_stamp() override { return static_cast<std::uint64_t>(commits); }
@@ -240,6 +260,12 @@ private:
         std::map<Id, std::pair<bool, bool>> room_settings;  // locked, lobby
         std::map<std::pair<Id, Id>, Id> bans;               // (meeting, user) -> by
         std::map<std::pair<Id, Id>, Id> admissions;
+        struct Lease {
+            std::string by;
+            TimePoint until{};
+        };
+        std::map<Id, WebhookEvent> webhooks;
+        std::map<Id, Lease> leases;
     };
 
     static RoomSettings room_flags(const Data& d, Id meeting) {
@@ -538,7 +564,7 @@ private:
         std::vector<Message> stored;
         for (std::string& content : w.contents) {
             Message m{.id = d.next_id++, .meeting_id = w.meeting, .user_id = w.user, .user_email = email(d, w.user),
-                      .content = content, .timestamp = now_utc()};
+                      .content = content, .timestamp = w.at == TimePoint{} ? now_utc() : w.at};
             d.messages[m.id] = m;
             stored.push_back(m);
         }
@@ -546,7 +572,8 @@ private:
     }
     static WriteResult apply(Data& d, write::CreateRecording& w) {
         Recording r{.id = d.next_id++, .meeting_id = w.meeting, .uploaded_by = w.user,
-                    .uploaded_by_email = email(d, w.user), .file_url = w.file_url, .created_at = now_utc()};
+                    .uploaded_by_email = email(d, w.user), .file_url = w.file_url,
+                    .created_at = w.at == TimePoint{} ? now_utc() : w.at};
         d.recordings[r.id] = r;
         return r;
     }
@@ -649,6 +676,92 @@ private:
         e.id = d.next_id++;
         e.action_time = now_utc();
         d.admin_log.push_back(e);
+        return std::monostate{};
+    }
+
+    WriteResult apply(Data& d, write::EnqueueWebhook& w, const std::vector<WriteResult>& earlier) {
+        WebhookEvent e = w.event;
+        if (w.subject) {
+            const WriteResult& r = earlier.at(*w.subject);
+            auto* messages = std::get_if<std::vector<Message>>(&r);
+            Id id = messages ? messages->at(w.item).id : created_id(r);
+            e.body += std::to_string(id) + w.body_tail;
+            if (w.meeting_is_subject) e.meeting_id = id;
+        }
+        if (w.requires_meeting && !d.meetings.contains(e.meeting_id)) return std::monostate{};
+        e.id = d.next_id++;
+        e.next_attempt_at = e.created_at;
+        d.webhooks[e.id] = e;
+        return std::monostate{};
+    }
+    static bool is_head(const Data& d, const WebhookEvent& e) {
+        for (const auto& [id, p] : d.webhooks) {
+            if (id >= e.id) break;
+            if (p.status == "pending" && p.endpoint == e.endpoint && p.meeting_id == e.meeting_id) return false;
+        }
+        return true;
+    }
+    static bool claimable(const Data& d, const WebhookEvent& e, TimePoint now) {
+        auto lease = d.leases.find(e.id);
+        return e.status == "pending" && e.next_attempt_at <= now && (lease == d.leases.end() || lease->second.until < now);
+    }
+    static WriteResult apply(Data& d, write::ClaimWebhooks& w) {
+        std::vector<WebhookEvent> claimed;
+        if (w.meeting) {
+            for (auto& [id, e] : d.webhooks) {
+                if (e.status != "pending" || e.endpoint != w.endpoint || e.meeting_id != *w.meeting) continue;
+                if (claimed.empty() && !claimable(d, e, w.now)) break;
+                if (static_cast<std::int64_t>(claimed.size()) >= w.limit) break;
+                d.leases[id] = Data::Lease{w.instance, w.until};
+                claimed.push_back(e);
+            }
+            return claimed;
+        }
+        for (auto& [id, e] : d.webhooks) {
+            if (static_cast<std::int64_t>(claimed.size()) >= w.limit) break;
+            if (e.status != "pending" || !is_head(d, e)) continue;
+            if (e.endpoint != w.endpoint || (w.meeting && e.meeting_id != *w.meeting)) continue;
+            if (!claimable(d, e, w.now)) {
+                if (w.meeting) break;
+                continue;
+            }
+            d.leases[id] = Data::Lease{w.instance, w.until};
+            claimed.push_back(e);
+            if (w.meeting) break;
+        }
+        return claimed;
+    }
+    static WriteResult apply(Data& d, write::FinishWebhook& w) {
+        auto it = d.webhooks.find(w.id);
+        auto lease = d.leases.find(w.id);
+        if (it == d.webhooks.end() || it->second.status != "pending" || lease == d.leases.end() ||
+            lease->second.by != w.instance)
+            return false;
+        WebhookEvent& e = it->second;
+        e.status = w.status, e.attempts = w.attempts, e.next_attempt_at = w.next_attempt_at;
+        e.last_status = w.last_status, e.last_error = w.last_error;
+        e.delivered_at = w.status == "delivered" ? std::optional(w.at) : std::nullopt;
+        d.leases.erase(lease);
+        return true;
+    }
+    static WriteResult apply(Data& d, write::RetryWebhook& w) {
+        auto it = d.webhooks.find(w.id);
+        if (it == d.webhooks.end() || it->second.status != "failed") return false;
+        it->second.status = "pending", it->second.attempts = 0, it->second.next_attempt_at = w.now;
+        d.leases.erase(w.id);
+        return true;
+    }
+    static WriteResult apply(Data& d, write::PruneWebhooks& w) {
+        std::erase_if(d.webhooks, [&](const auto& row) {
+            return row.second.status == "delivered" && row.second.delivered_at < w.delivered_before;
+        });
+        for (auto& [id, e] : d.webhooks) {
+            if (e.status != "pending" || e.created_at >= w.expire_before) continue;
+            auto lease = d.leases.find(id);
+            if (lease != d.leases.end() && lease->second.until >= w.now) continue;
+            e.status = "failed";
+            e.last_error = e.last_error ? *e.last_error + "; expired" : "expired";
+        }
         return std::monostate{};
     }
 

@@ -121,8 +121,7 @@ protected:
     realtime::RoomLimits limits;
     Config::Ice ice{.stun_urls = {"stun:stun.example.com:3478"}, .turn_urls = {"turn:turn.example.com:3478"},
                     .turn_secret = "coturn-secret"};
-    realtime::RoomAttendance attendance;
-    realtime::RoomDeps deps{io.get_executor(), hub, *bus, svc, counters, limits, ice, attendance};
+    realtime::RoomDeps deps{io.get_executor(), hub, *bus, svc, counters, limits, ice};
     User owner, guest;
     Meeting meeting;
 };
@@ -360,7 +359,6 @@ TEST_F(RoomSessionTest, WhoWaitsInTheLobbyGetsNothingOfTheRoomUntilAdmitted) {
     EXPECT_FALSE(w.session->waiting());
     EXPECT_TRUE(w.session->in_room());
     EXPECT_EQ(w.peer->of_type("welcome").size(), 1u);
-    EXPECT_EQ(attendance.connections(meeting.id, guest.id), 1);
     say(mod, R"({"type":"chat","content":"welcome in"})");
     EXPECT_EQ(w.peer->of_type("chat").size(), 1u);
 }
@@ -422,21 +420,34 @@ TEST_F(RoomSessionTest, APrivateChatReachesItsPeerAndItsSenderOnlyAndIsNotStored
     }
 }
 
-TEST_F(RoomSessionTest, LeavingTellsTheRoomOnceAndAttendanceCountsPeople) {
-    Member a = join(owner, "peer-a");
-    Member b1 = join(guest, "peer-b1");
-    Member b2 = join(guest, "peer-b2");
-    struct Seen final : realtime::AttendanceObserver {
+TEST_F(RoomSessionTest, LeavingTellsTheRoomOnceAndArrivalsAndDeparturesCountPeople) {
+    // What the webhooks hear: a person's first connection arrives, their last one leaves.
+    struct Seen final : events::EventSink {
         std::vector<std::string> events;
-        void participant_joined(Id, const PeerInfo& p) override { events.push_back("joined " + p.peer_id); }
-        void participant_left(Id, const PeerInfo& p) override { events.push_back("left " + p.peer_id); }
+        void stage(const events::Event& e, Transaction&, std::optional<Transaction::Ref>) override { note(e); }
+        void publish(const events::Event&) override {}
+        void note(const events::Event& e) {
+            if (const auto* j = std::get_if<events::ParticipantJoined>(&e)) events.push_back("joined " + j->user_email);
+            if (const auto* l = std::get_if<events::ParticipantLeft>(&e)) events.push_back("left " + l->user_email);
+        }
     } seen;
-    attendance.observe(seen);
-    for (Member* m : {&a, &b1, &b2}) run(m->session->enter());
-    b1.session->leave();
-    b2.session->leave();
+    events.add(seen);
+    deps.announce_presence = true;
+    // Each in the room before the next arrives.
+    Member a = join(owner, "peer-a");
+    run(a.session->enter());
+    Member b1 = join(guest, "peer-b1");
+    run(b1.session->enter());
+    Member b2 = join(guest, "peer-b2");
+    run(b2.session->enter());
+    for (Member* m : {&b1, &b2}) {
+        bool was_in_room = m->session->leave();
+        EXPECT_TRUE(was_in_room);
+        run(m->session->announce_departure());
+    }
     drain();
-    EXPECT_EQ(seen.events, (std::vector<std::string>{"joined peer-a", "joined peer-b1", "left peer-b2"}));
+    EXPECT_EQ(seen.events, (std::vector<std::string>{"joined " + owner.email, "joined " + guest.email,
+                                                     "left " + guest.email}));
     auto presence = a.peer->of_type("presence");
     int left = 0;
     for (const auto& p : presence) left += p.at("event").as_string() == "left";

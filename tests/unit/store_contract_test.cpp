@@ -694,5 +694,169 @@ TEST_P(StoreContract, ConsoleRewritesAndDeletesContentRows) {
     EXPECT_FALSE(run_task(store_->find_participant_state(m.id, bob.id)));
 }
 
+
+// ---- the webhook outbox
+
+namespace {
+
+write::EnqueueWebhook webhook(std::string endpoint, Id meeting, std::string body) {
+    write::EnqueueWebhook w;
+    w.event = WebhookEvent{.event_id = "msg_" + body, .endpoint = std::move(endpoint), .type = "test",
+                           .meeting_id = meeting, .body = std::move(body), .created_at = now_utc()};
+    return w;
+}
+
+std::vector<WebhookEvent> claim(Store& store, const std::string& endpoint, std::optional<Id> meeting,
+                                TimePoint now = now_utc(), std::string instance = "a") {
+    Transaction tx;
+    auto ref = tx.add(write::ClaimWebhooks{instance, now, now + seconds(10), 10, endpoint, meeting});
+    return run_task(store.commit(std::move(tx))).take<std::vector<WebhookEvent>>(ref);
+}
+
+bool finish(Store& store, const WebhookEvent& e, std::string status, std::string instance = "a",
+            TimePoint next = now_utc()) {
+    Transaction tx;
+    auto ref = tx.add(write::FinishWebhook{.id = e.id, .instance = std::move(instance), .status = std::move(status),
+                                           .attempts = e.attempts + 1, .next_attempt_at = next,
+                                           .last_status = 500, .last_error = "answered 500", .at = now_utc()});
+    return run_task(store.commit(std::move(tx))).get<bool>(ref);
+}
+
+std::vector<std::string> bodies(const std::vector<WebhookEvent>& events) {
+    std::vector<std::string> out;
+    for (const auto& e : events) out.push_back(e.body);
+    return out;
+}
+
+}  // namespace
+
+// An event about rows the same commit creates carries their ids: each message of a group its
+// own (PostgreSQL reads each one's id right after its INSERT), a new meeting its id as its meeting.
+TEST_P(StoreContract, WebhookEventsCarryTheIdsTheirCommitGave) {
+    User ada = user("ada@example.com");
+    Meeting m = meeting(ada.id, "Hooks");
+    Transaction tx;
+    auto messages = tx.add(write::CreateMessages{m.id, ada.id, {"one", "two", "three"}});
+    for (std::size_t i = 0; i < 3; ++i) {
+        write::EnqueueWebhook w = webhook("http://127.0.0.1/h", m.id, "{\"id\":");
+        w.event.event_id += std::to_string(i);
+        w.body_tail = "}";
+        w.subject = messages.index;
+        w.item = i;
+        tx.add(std::move(w));
+    }
+    Meeting fresh;
+    fresh.title = "new";
+    fresh.user_id = ada.id;
+    fresh.scheduled_date = now_utc();
+    auto created = tx.add(write::CreateMeeting{fresh});
+    write::EnqueueWebhook about_meeting = webhook("http://127.0.0.1/h", 0, "[");
+    about_meeting.body_tail = "]";
+    about_meeting.subject = created.index;
+    about_meeting.meeting_is_subject = true;
+    tx.add(std::move(about_meeting));
+    Committed done = run_task(store_->commit(std::move(tx)));
+    auto stored = done.take<std::vector<Message>>(messages);
+    Id new_meeting = done.get<Meeting>(created).id;
+
+    Page<WebhookEvent> all = run_task(store_->list_webhook_events("pending", 100, 0));
+    ASSERT_EQ(all.total, 4);
+    std::vector<std::string> expected;
+    expected.push_back("[" + std::to_string(new_meeting) + "]");  // newest first
+    for (int i = 2; i >= 0; --i) expected.push_back("{\"id\":" + std::to_string(stored[i].id) + "}");
+    EXPECT_EQ(bodies(all.rows), expected);
+    EXPECT_EQ(all.rows[0].meeting_id, new_meeting);
+    WebhookBacklog backlog = run_task(store_->webhook_backlog());
+    EXPECT_EQ(backlog.pending, 4);
+    EXPECT_TRUE(backlog.oldest.has_value());
+}
+
+// An update's event is written only when its meeting exists.
+TEST_P(StoreContract, AWebhookEventThatNeedsItsMeetingIsDroppedWithoutIt) {
+    User ada = user("ada@example.com");
+    Meeting m = meeting(ada.id, "Hooks");
+    Transaction tx;
+    write::EnqueueWebhook present = webhook("http://h", m.id, "present");
+    present.requires_meeting = true;
+    write::EnqueueWebhook gone = webhook("http://h", m.id + 1000, "gone");
+    gone.requires_meeting = true;
+    tx.add(std::move(present));
+    tx.add(std::move(gone));
+    run_task(store_->commit(std::move(tx)));
+    EXPECT_EQ(bodies(run_task(store_->list_webhook_events("", 10, 0)).rows), (std::vector<std::string>{"present"}));
+}
+
+// Only the first pending event of an endpoint's meeting can be claimed, once, until its lease
+// lapses; its outcome counts only from the instance that holds it.
+TEST_P(StoreContract, WebhookClaimsTakeEachMeetingsFirstEventUnderALease) {
+    User ada = user("ada@example.com");
+    Meeting a = meeting(ada.id, "A");
+    Meeting b = meeting(ada.id, "B");
+    Transaction tx;
+    for (const char* body : {"a1", "a2"}) tx.add(webhook("http://h", a.id, body));
+    tx.add(webhook("http://h", b.id, "b1"));
+    tx.add(webhook("http://other", a.id, "other"));
+    run_task(store_->commit(std::move(tx)));
+
+    auto first = claim(*store_, "http://h", std::nullopt);
+    EXPECT_EQ(bodies(first), (std::vector<std::string>{"a1", "b1"}));
+    EXPECT_TRUE(claim(*store_, "http://h", std::nullopt).empty());  // leased
+    EXPECT_TRUE(claim(*store_, "http://h", a.id).empty());
+    EXPECT_FALSE(finish(*store_, first[0], "delivered", "b"));  // not b's
+    EXPECT_TRUE(finish(*store_, first[0], "delivered"));
+    EXPECT_EQ(bodies(claim(*store_, "http://h", a.id)), (std::vector<std::string>{"a2"}));
+    // b1's lease lapses: another instance takes it over.
+    auto later = claim(*store_, "http://h", b.id, now_utc() + seconds(11), "b");
+    EXPECT_EQ(bodies(later), (std::vector<std::string>{"b1"}));
+    // A failed attempt waits for its retry time, and holds back nothing else.
+    EXPECT_TRUE(finish(*store_, later[0], "pending", "b", now_utc() + seconds(60)));
+    EXPECT_TRUE(claim(*store_, "http://h", b.id, now_utc() + seconds(30), "c").empty());
+    EXPECT_EQ(claim(*store_, "http://h", b.id, now_utc() + seconds(61), "c").size(), 1u);
+    auto delivered = run_task(store_->list_webhook_events("delivered", 10, 0)).rows;
+    ASSERT_EQ(delivered.size(), 1u);
+    EXPECT_EQ(delivered[0].attempts, 1);
+    EXPECT_EQ(delivered[0].last_status, 500);
+    EXPECT_TRUE(delivered[0].delivered_at.has_value());
+}
+
+// A failed event can be made pending again; delivered ones are pruned after the retention and
+// old pending ones fail.
+TEST_P(StoreContract, WebhookRetriesAndPruning) {
+    User ada = user("ada@example.com");
+    Meeting m = meeting(ada.id, "M");
+    Transaction tx;
+    tx.add(webhook("http://h", m.id, "one"));
+    run_task(store_->commit(std::move(tx)));
+    auto claimed = claim(*store_, "http://h", m.id);
+    ASSERT_EQ(claimed.size(), 1u);
+    Transaction retry_pending;
+    auto refused = retry_pending.add(write::RetryWebhook{claimed[0].id, now_utc()});
+    EXPECT_FALSE(run_task(store_->commit(std::move(retry_pending))).get<bool>(refused));
+    EXPECT_TRUE(finish(*store_, claimed[0], "failed"));
+    Transaction retry;
+    auto ok = retry.add(write::RetryWebhook{claimed[0].id, now_utc()});
+    EXPECT_TRUE(run_task(store_->commit(std::move(retry))).get<bool>(ok));
+    EXPECT_EQ(run_task(store_->list_webhook_events("pending", 10, 0)).rows.at(0).attempts, 0);
+
+    Transaction prune;
+    prune.add(write::PruneWebhooks{now_utc() - hours(1), now_utc() + seconds(1), now_utc()});
+    run_task(store_->commit(std::move(prune)));
+    auto failed = run_task(store_->list_webhook_events("failed", 10, 0)).rows;
+    ASSERT_EQ(failed.size(), 1u);
+    EXPECT_NE(failed[0].last_error.value_or("").find("expired"), std::string::npos);
+    auto again = claim(*store_, "http://h", m.id);
+    EXPECT_TRUE(again.empty());
+    Transaction retry2;
+    retry2.add(write::RetryWebhook{claimed[0].id, now_utc()});
+    run_task(store_->commit(std::move(retry2)));
+    auto last = claim(*store_, "http://h", m.id);
+    ASSERT_EQ(last.size(), 1u);
+    EXPECT_TRUE(finish(*store_, last[0], "delivered"));
+    Transaction prune_all;
+    prune_all.add(write::PruneWebhooks{now_utc() + seconds(1), now_utc() - hours(1), now_utc()});
+    run_task(store_->commit(std::move(prune_all)));
+    EXPECT_EQ(run_task(store_->list_webhook_events("", 10, 0)).total, 0);
+}
+
 }  // namespace
 }  // namespace castera

@@ -65,6 +65,17 @@ const Statement kListTokens{"list_api_tokens",
 const Statement kFindToken{"find_api_token", select(sql::kTokenColumns, "FROM castera_api_token WHERE key_hash = $1"),
                            kReads};
 
+const Statement kListWebhookEvents{
+    "list_webhook_events",
+    select(sql::kWebhookColumns, "FROM castera_webhook_event WHERE ($1 = '' OR status = $1) ORDER BY id DESC "
+                                 "LIMIT $2 OFFSET $3"),
+    kReads};
+const Statement kCountWebhookEvents{"count_webhook_events",
+                                    "SELECT count(*) FROM castera_webhook_event WHERE ($1 = '' OR status = $1)", kReads};
+const Statement kWebhookBacklog{"webhook_backlog",
+                                "SELECT count(*), min(created_at) FROM castera_webhook_event WHERE status = 'pending'",
+                                kReads};
+
 const Statement kFindMeeting{"find_meeting", select(kMeetingColumns, "FROM meetings_meeting WHERE id = $1"), kReads};
 const Statement kFindMeetingByRoom{"find_meeting_by_room",
                                    select(kMeetingColumns, "FROM meetings_meeting WHERE room_id = $1"), kReads};
@@ -562,6 +573,26 @@ Task<std::vector<AdminLogEntry>> PostgresStore::list_admin_log(AdminLogQuery que
                                  " LIMIT $" + std::to_string(params.size()));
     Result r = co_await run(statement, params);
     co_return read_all<AdminLogEntry>(r, read_admin_log);
+}
+
+Task<Page<WebhookEvent>> PostgresStore::list_webhook_events(std::string status, std::int64_t limit,
+                                                            std::int64_t offset) {
+    Params params;
+    params.add(status).add(limit).add(offset);
+    Result rows = co_await run(kListWebhookEvents, params);
+    Params counted;
+    counted.add(std::move(status));
+    Result count = co_await run(kCountWebhookEvents, counted);
+    Page<WebhookEvent> page;
+    page.rows = read_all<WebhookEvent>(rows, read_webhook_event);
+    page.total = count.integer(0, 0);
+    co_return page;
+}
+
+Task<WebhookBacklog> PostgresStore::webhook_backlog() {
+    Params none;
+    Result r = co_await run(kWebhookBacklog, none);
+    co_return WebhookBacklog{.pending = r.integer(0, 0), .oldest = r.optional_time(0, 1)};
 }
 
 Task<bool> PostgresStore::ping() {

@@ -53,6 +53,9 @@ public:
     Task<ConsolePage> list_console(AdminModel model, ConsoleQuery query) override;
     Task<std::vector<AdminLogEntry>> list_admin_log(AdminLogQuery query) override;
 
+    Task<Page<WebhookEvent>> list_webhook_events(std::string status, std::int64_t limit,
+                                                 std::int64_t offset) override;
+    Task<WebhookBacklog> webhook_backlog() override;
     Task<bool> ping() override;
     void settle_on(const boost::asio::any_io_executor& loop) override;
 

@@ -91,4 +91,20 @@ ApiToken read_token(const Result& r, int row) {
                     .last_used_at = r.optional_time(row, 7)};
 }
 
+WebhookEvent read_webhook_event(const Result& r, int row) {
+    return WebhookEvent{.id = r.integer(row, 0),
+                        .event_id = r.text(row, 1),
+                        .endpoint = r.text(row, 2),
+                        .type = r.text(row, 3),
+                        .meeting_id = r.integer(row, 4),
+                        .body = r.text(row, 5),
+                        .created_at = r.time(row, 6),
+                        .status = r.text(row, 7),
+                        .attempts = r.integer(row, 8),
+                        .next_attempt_at = r.time(row, 9),
+                        .last_status = r.is_null(row, 10) ? std::nullopt : std::optional(r.integer(row, 10)),
+                        .last_error = r.optional_text(row, 11),
+                        .delivered_at = r.optional_time(row, 12)};
+}
+
 }  // namespace castera::postgres

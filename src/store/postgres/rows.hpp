@@ -18,6 +18,7 @@ ParticipantState read_state(const Result& r, int row);
 Signal read_signal(const Result& r, int row);
 AdminLogEntry read_admin_log(const Result& r, int row);
 ApiToken read_token(const Result& r, int row);
+WebhookEvent read_webhook_event(const Result& r, int row);
 
 template <typename Row, typename Read>
 std::vector<Row> read_all(const Result& r, Read read) {

@@ -111,6 +111,83 @@ const Statement kAdmitToRoom{"admit_to_room",
                              "INSERT INTO castera_room_admission (meeting_id, user_id, admitted_by_id, created_at) "
                              "VALUES ($1, $2, nullif($3::bigint, 0), $4) ON CONFLICT (meeting_id, user_id) DO NOTHING",
                              kWrites};
+// A webhook event into the outbox. $1 event id, $2 endpoint, $3 type, $4 meeting, $5 body (its
+// head when the event is about a row created earlier in the transaction), $6 time, $7 only
+// when the meeting exists. With a subject table, the row's id is that table's sequence's
+// current value: $5 || id || $8 is the body, and with $9 the meeting is that id too.
+const Statement& enqueue_webhook(std::string_view subject_table) {
+    static const std::vector<Statement> statements = [] {
+        std::vector<Statement> all;
+        for (std::string_view table : {"", "meetings_meeting", "meetings_message", "meetings_recording"}) {
+            std::string id = "currval(pg_get_serial_sequence('" + std::string(table) + "', 'id'))";
+            std::string meeting = table.empty() ? "$4::bigint" : "CASE WHEN $9::boolean THEN " + id + " ELSE $4::bigint END";
+            std::string body = table.empty() ? "$5::text" : "$5::text || " + id + "::text || $8::text";
+            all.emplace_back("enqueue_webhook_" + std::string(table.empty() ? "plain" : table),
+                             "INSERT INTO castera_webhook_event (event_id, endpoint, type, meeting_id, body, created_at, "
+                             "next_attempt_at) SELECT $1::text, $2::text, $3::text, " + meeting + ", " + body +
+                                 ", $6::timestamptz, $6::timestamptz WHERE NOT $7::boolean OR EXISTS (SELECT 1 FROM "
+                                 "meetings_meeting WHERE id = $4::bigint)",
+                             kWrites);
+        }
+        return all;
+    }();
+    if (subject_table.empty()) return statements[0];
+    if (subject_table == "meetings_meeting") return statements[1];
+    if (subject_table == "meetings_message") return statements[2];
+    return statements[3];
+}
+
+// The first pending event of each endpoint and meeting, due and held by no live lease; rows
+// another instance is claiming are skipped, and the outer conditions are checked again on
+// the row as it is once locked.
+const Statement kClaimWebhooks{
+    "claim_webhooks",
+    "UPDATE castera_webhook_event SET claimed_by = $1, claimed_until = $3 WHERE id IN ("
+    "SELECT e.id FROM castera_webhook_event e WHERE e.status = 'pending' AND e.endpoint = $5 "
+    "AND e.next_attempt_at <= $2 "
+    "AND (e.claimed_until IS NULL OR e.claimed_until < $2) AND NOT EXISTS (SELECT 1 FROM castera_webhook_event p "
+    "WHERE p.status = 'pending' AND p.endpoint = e.endpoint AND p.meeting_id = e.meeting_id AND p.id < e.id) "
+    "ORDER BY e.id LIMIT $4 FOR UPDATE SKIP LOCKED) AND status = 'pending' "
+    "AND (claimed_until IS NULL OR claimed_until < $2) RETURNING " + std::string(sql::kWebhookColumns),
+    kWrites};
+// One endpoint's and meeting's first pending events, when the first is due and free; each row
+// is checked again as it is once locked (another instance may have claimed it meanwhile).
+const Statement kClaimWebhook{
+    "claim_webhook",
+    "UPDATE castera_webhook_event SET claimed_by = $1, claimed_until = $3 WHERE id IN ("
+    "SELECT id FROM castera_webhook_event WHERE status = 'pending' AND endpoint = $5 AND meeting_id = $6 "
+    "ORDER BY id LIMIT $4) AND EXISTS (SELECT 1 FROM castera_webhook_event h WHERE h.id = ("
+    "SELECT id FROM castera_webhook_event WHERE status = 'pending' AND endpoint = $5 AND meeting_id = $6 "
+    "ORDER BY id LIMIT 1) AND h.next_attempt_at <= $2 AND (h.claimed_until IS NULL OR h.claimed_until < $2)) "
+    "AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $2) RETURNING " +
+        std::string(sql::kWebhookColumns),
+    kWrites};
+const Statement kFinishWebhook{
+    "finish_webhook",
+    "UPDATE castera_webhook_event SET status = $3::text, attempts = $4, next_attempt_at = $5, last_status = $6, "
+    "last_error = $7, delivered_at = CASE WHEN $3::text = 'delivered' THEN $8::timestamptz ELSE NULL END, "
+    "claimed_by = NULL, claimed_until = NULL WHERE id = $1 AND claimed_by = $2 AND status = 'pending'",
+    kWrites};
+const Statement kRetryWebhook{"retry_webhook",
+                              "UPDATE castera_webhook_event SET status = 'pending', attempts = 0, next_attempt_at = $2, "
+                              "claimed_by = NULL, claimed_until = NULL WHERE id = $1 AND status = 'failed'",
+                              kWrites};
+const Statement kPruneDelivered{"prune_delivered_webhooks",
+                                "DELETE FROM castera_webhook_event WHERE status = 'delivered' AND delivered_at < $1",
+                                kWrites};
+const Statement kExpireWebhooks{"expire_webhooks",
+                                "UPDATE castera_webhook_event SET status = 'failed', last_error = "
+                                "coalesce(last_error || '; ', '') || 'expired' WHERE status = 'pending' AND "
+                                "created_at < $1 AND (claimed_until IS NULL OR claimed_until < $2)",
+                                kWrites};
+
+// The table whose row a write creates, for an event about that row.
+std::string_view created_table(const Write& w) {
+    if (std::holds_alternative<write::CreateMeeting>(w)) return "meetings_meeting";
+    if (std::holds_alternative<write::CreateMessages>(w)) return "meetings_message";
+    if (std::holds_alternative<write::CreateRecording>(w)) return "meetings_recording";
+    throw std::invalid_argument("a webhook event's subject must create a meeting, messages or a recording");
+}
 
 // One DELETE per model that nothing hangs off (users and meetings have their cascades).
 const Statement& delete_row(AdminModel model) {
@@ -248,6 +325,16 @@ bool WritePlan::needs_django_tables(const Transaction& transaction) {
     return false;
 }
 
+// The statement of a webhook event; `subject_table` names the table of the row it is about.
+void WritePlan::add_webhook(const write::EnqueueWebhook& w, std::string_view subject_table) {
+    const WebhookEvent& e = w.event;
+    Params p;
+    p.add(e.event_id).add(e.endpoint).add(e.type).add(e.meeting_id).add(e.body).add(e.created_at);
+    p.add(w.requires_meeting);
+    if (!subject_table.empty()) p.add(w.body_tail).add(w.meeting_is_subject);
+    add(enqueue_webhook(subject_table), std::move(p));
+}
+
 void WritePlan::add(const Statement& statement, Params params) {
     params_.push_back(std::move(params));
     steps_.push_back(Step{&statement, &params_.back()});
@@ -256,7 +343,20 @@ void WritePlan::add(const Statement& statement, Params params) {
 
 // Times and generated values are set here, so that each write's result is known without reading it back.
 WritePlan::WritePlan(Transaction& transaction, unsigned django_tables) : transaction_(transaction) {
-    for (Write& w : transaction.writes()) {
+    // A webhook event about one message of a group is written right after that message's
+    // INSERT, while the sequence's current value is that message's id.
+    std::vector<bool> written_early(transaction.writes().size(), false);
+    auto events_about = [&](std::size_t subject, std::size_t item) {
+        auto& writes = transaction.writes();
+        for (std::size_t j = subject + 1; j < writes.size(); ++j) {
+            auto* e = std::get_if<write::EnqueueWebhook>(&writes[j]);
+            if (!e || e->subject != subject || e->item != item) continue;
+            add_webhook(*e, "meetings_message");
+            written_early[j] = true;
+        }
+    };
+    for (std::size_t index = 0; index < transaction.writes().size(); ++index) {
+        Write& w = transaction.writes()[index];
         planned_.push_back(Planned{steps_.size(), 0});
         std::visit(
             [&](auto& write) {
@@ -311,14 +411,16 @@ WritePlan::WritePlan(Transaction& transaction, unsigned django_tables) : transac
                     add(kDeleteMeeting, std::move(p.add(write.meeting)));
                 } else if constexpr (std::is_same_v<W, write::CreateMessages>) {
                     // One INSERT per message, all in this transaction's segment.
-                    TimePoint now = planned_.back().at = now_utc();
-                    for (const std::string& content : write.contents) {
+                    TimePoint now = planned_.back().at = write.at == TimePoint{} ? now_utc() : write.at;
+                    for (std::size_t i = 0; i < write.contents.size(); ++i) {
                         Params one;
-                        one.add(content).add(now).add(write.meeting).add(write.user);
+                        one.add(write.contents[i]).add(now).add(write.meeting).add(write.user);
+                        planned_.back().rows.push_back(steps_.size());
                         add(kCreateMessage, std::move(one));
+                        events_about(index, i);
                     }
                 } else if constexpr (std::is_same_v<W, write::CreateRecording>) {
-                    TimePoint now = planned_.back().at = now_utc();
+                    TimePoint now = planned_.back().at = write.at == TimePoint{} ? now_utc() : write.at;
                     add(kCreateRecording, std::move(p.add(write.file_url).add(now).add(write.meeting).add(write.user)));
                 } else if constexpr (std::is_same_v<W, write::SetParticipantFlags>) {
                     // The last value given for a flag wins.
@@ -371,6 +473,26 @@ WritePlan::WritePlan(Transaction& transaction, unsigned django_tables) : transac
                     p.add(now_utc()).add(e.object_id).add(e.object_repr).add(std::int64_t{e.action_flag});
                     p.add(e.change_message).add(e.user_id);
                     add(log_admin_action(write.model, variant), std::move(p));
+                } else if constexpr (std::is_same_v<W, write::EnqueueWebhook>) {
+                    if (written_early[index]) return;
+                    std::string_view table = write.subject ? created_table(transaction.writes().at(*write.subject)) : "";
+                    add_webhook(write, table);
+                } else if constexpr (std::is_same_v<W, write::ClaimWebhooks>) {
+                    p.add(write.instance).add(write.now).add(write.until).add(write.limit);
+                    p.add(write.endpoint);
+                    if (write.meeting) p.add(*write.meeting);
+                    add(write.meeting ? kClaimWebhook : kClaimWebhooks, std::move(p));
+                } else if constexpr (std::is_same_v<W, write::FinishWebhook>) {
+                    p.add(write.id).add(write.instance).add(write.status).add(write.attempts);
+                    p.add(write.next_attempt_at).add(write.last_status).add(write.last_error).add(write.at);
+                    add(kFinishWebhook, std::move(p));
+                } else if constexpr (std::is_same_v<W, write::RetryWebhook>) {
+                    add(kRetryWebhook, std::move(p.add(write.id).add(write.now)));
+                } else if constexpr (std::is_same_v<W, write::PruneWebhooks>) {
+                    add(kPruneDelivered, std::move(p.add(write.delivered_before)));
+                    Params expire;
+                    expire.add(write.expire_before).add(write.now);
+                    add(kExpireWebhooks, std::move(expire));
                 }
             },
             w);
@@ -385,6 +507,7 @@ struct Decode {
     std::vector<Result>& results;
     std::size_t first;
     TimePoint at;
+    const std::vector<std::size_t>& rows;  // each message's statement (a group's events come between)
 
     const Result& result(std::size_t i = 0) const { return results.at(first + i); }
     bool found() const { return result().affected() > 0; }
@@ -427,10 +550,10 @@ struct Decode {
         std::vector<Message> stored;
         stored.reserve(w.contents.size());
         for (std::size_t i = 0; i < w.contents.size(); ++i)
-            stored.push_back(Message{.id = result(i).integer(0, 0),
+            stored.push_back(Message{.id = results.at(rows.at(i)).integer(0, 0),
                                      .meeting_id = w.meeting,
                                      .user_id = w.user,
-                                     .user_email = result(i).optional_text(0, 1).value_or(""),
+                                     .user_email = results.at(rows.at(i)).optional_text(0, 1).value_or(""),
                                      .content = std::move(w.contents[i]),
                                      .timestamp = at});
         return stored;
@@ -465,6 +588,13 @@ struct Decode {
     WriteResult operator()(write::BanFromRoom&) { return found(); }
     WriteResult operator()(write::UnbanFromRoom&) { return found(); }
     WriteResult operator()(write::AdmitToRoom&) { return found(); }
+    WriteResult operator()(write::EnqueueWebhook&) { return std::monostate{}; }
+    WriteResult operator()(write::ClaimWebhooks&) {
+        return read_all<WebhookEvent>(result(), read_webhook_event);
+    }
+    WriteResult operator()(write::FinishWebhook&) { return found(); }
+    WriteResult operator()(write::RetryWebhook&) { return found(); }
+    WriteResult operator()(write::PruneWebhooks&) { return std::monostate{}; }
     WriteResult operator()(write::CreateSignal& w) {
         return Signal{.id = result().integer(0, 0),
                       .meeting_id = w.meeting,
@@ -483,7 +613,7 @@ Committed WritePlan::results(std::vector<Result>& results) {
     out.reserve(planned_.size());
     auto& writes = transaction_.writes();
     for (std::size_t i = 0; i < writes.size(); ++i) {
-        WriteResult r = std::visit(Decode{results, planned_[i].first, planned_[i].at}, writes[i]);
+        WriteResult r = std::visit(Decode{results, planned_[i].first, planned_[i].at, planned_[i].rows}, writes[i]);
         out.push_back(std::move(r));
     }
     return Committed(std::move(out));

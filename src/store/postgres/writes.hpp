@@ -28,9 +28,11 @@ private:
         std::size_t first = 0;  // its first statement in steps_
         std::size_t count = 0;
         TimePoint at{};  // the time its row was given (messages, recordings, signals)
+        std::vector<std::size_t> rows;  // a group of messages: each one's statement
     };
 
     void add(const Statement& statement, Params params);
+    void add_webhook(const write::EnqueueWebhook& w, std::string_view subject_table);
 
     Transaction& transaction_;
     std::deque<Params> params_;  // stable addresses for the steps

@@ -127,6 +127,22 @@ ApiToken read_token(const Statement& row) {
                     .last_used_at = read_optional_time(row, 7)};
 }
 
+WebhookEvent read_webhook_event(const Statement& row) {
+    return WebhookEvent{.id = row.column_int(0),
+                        .event_id = row.column_text(1),
+                        .endpoint = row.column_text(2),
+                        .type = row.column_text(3),
+                        .meeting_id = row.column_int(4),
+                        .body = row.column_text(5),
+                        .created_at = read_time(row, 6),
+                        .status = row.column_text(7),
+                        .attempts = row.column_int(8),
+                        .next_attempt_at = read_time(row, 9),
+                        .last_status = row.column_is_null(10) ? std::nullopt : std::optional(row.column_int(10)),
+                        .last_error = row.column_optional_text(11),
+                        .delivered_at = read_optional_time(row, 12)};
+}
+
 std::optional<Meeting> meeting_by_id(Connection& db, Id id) {
     Statement row =
         db.prepare(std::string("SELECT ").append(sql::kMeetingColumns).append(" FROM meetings_meeting WHERE id = ?1"));

@@ -28,6 +28,7 @@ ParticipantState read_state(const Statement& row);
 Signal read_signal(const Statement& row);
 AdminLogEntry read_admin_log(const Statement& row);
 ApiToken read_token(const Statement& row);
+WebhookEvent read_webhook_event(const Statement& row);
 
 // The rows written by a transaction read back on its connection.
 std::optional<Meeting> meeting_by_id(Connection& db, Id id);

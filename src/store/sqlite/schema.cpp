@@ -116,10 +116,36 @@ CREATE INDEX IF NOT EXISTS "django_admin_log_content_type_id_c4bce8eb" ON "djang
 CREATE INDEX IF NOT EXISTS "django_admin_log_user_id_c564eba6" ON "django_admin_log" ("user_id");
 )sql";
 
-// Version 4: meeting rooms' controls, castera's own (Django's tables are left as they are):
+// Version 5: the webhook outbox, one row per event and endpoint (castera's own table; version
+// 4 was never released). The partial indexes hold only pending rows: the queue stays small
+// however many delivered rows wait for pruning.
+constexpr const char* kVersion5 = R"sql(
+CREATE TABLE IF NOT EXISTS "castera_webhook_event" (
+  "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+  "event_id" varchar(64) NOT NULL,
+  "endpoint" text NOT NULL,
+  "type" varchar(64) NOT NULL,
+  "meeting_id" bigint NOT NULL,
+  "body" text NOT NULL,
+  "created_at" datetime NOT NULL,
+  "status" varchar(16) NOT NULL DEFAULT 'pending',
+  "attempts" integer NOT NULL DEFAULT 0,
+  "next_attempt_at" datetime NOT NULL,
+  "claimed_by" varchar(64) NULL,
+  "claimed_until" datetime NULL,
+  "last_status" integer NULL,
+  "last_error" text NULL,
+  "delivered_at" datetime NULL);
+CREATE INDEX IF NOT EXISTS "castera_webhook_event_queue" ON "castera_webhook_event" ("endpoint", "meeting_id", "id")
+  WHERE "status" = 'pending';
+CREATE INDEX IF NOT EXISTS "castera_webhook_event_pending" ON "castera_webhook_event" ("id") WHERE "status" = 'pending';
+CREATE INDEX IF NOT EXISTS "castera_webhook_event_status" ON "castera_webhook_event" ("status", "id");
+)sql";
+
+// Version 6: meeting rooms' controls, castera's own (Django's tables are left as they are):
 // the lock and lobby flags, who was removed from a room (kick) and who a moderator let in past
 // its lobby. They go with their meeting and users.
-constexpr const char* kVersion4 = R"sql(
+constexpr const char* kVersion6 = R"sql(
 CREATE TABLE IF NOT EXISTS "castera_room_settings" (
   "meeting_id" bigint NOT NULL PRIMARY KEY REFERENCES "meetings_meeting" ("id") ON DELETE CASCADE,
   "locked" bool NOT NULL DEFAULT 0,
@@ -140,7 +166,7 @@ CREATE TABLE IF NOT EXISTS "castera_room_admission" (
 CREATE INDEX IF NOT EXISTS "castera_room_admission_user_id" ON "castera_room_admission" ("user_id");
 )sql";
 
-constexpr int kCurrentVersion = 4;
+constexpr int kCurrentVersion = 6;
 
 int stored_version(Connection& connection) {
     connection.execute("CREATE TABLE IF NOT EXISTS castera_schema_version (version integer NOT NULL)");
@@ -159,7 +185,8 @@ void migrate(Connection& connection) {
     if (version < 1) connection.execute(kVersion1);
     if (version < 2) connection.execute(kVersion2);
     if (version < 3) connection.execute(kVersion3);
-    if (version < 4) connection.execute(kVersion4);
+    if (version < 5) connection.execute(kVersion5);
+    if (version < 6) connection.execute(kVersion6);
     if (version < kCurrentVersion)
         connection.prepare("INSERT INTO castera_schema_version (version) VALUES (?1)").bind(1, std::int64_t{kCurrentVersion}).run();
     transaction.commit();

@@ -426,6 +426,33 @@ Task<Committed> SqliteStore::counted(LoopGauge* gauge, Task<Committed> commit) {
     co_return co_await std::move(commit);
 }
 
+Task<Page<WebhookEvent>> SqliteStore::list_webhook_events(std::string status, std::int64_t limit,
+                                                          std::int64_t offset) {
+    Page<WebhookEvent> page;
+    std::string where = status.empty() ? "" : " WHERE status = ?1";
+    Statement rows = db_->prepare(std::string("SELECT ").append(sql::kWebhookColumns)
+                                      .append(" FROM castera_webhook_event").append(where)
+                                      .append(" ORDER BY id DESC LIMIT ?2 OFFSET ?3"));
+    if (!status.empty()) rows.bind(1, status);
+    rows.bind(2, limit).bind(3, offset);
+    while (rows.step()) page.rows.push_back(read_webhook_event(rows));
+    Statement count = db_->prepare("SELECT count(*) FROM castera_webhook_event" + where);
+    if (!status.empty()) count.bind(1, status);
+    if (count.step()) page.total = count.column_int(0);
+    co_return page;
+}
+
+Task<WebhookBacklog> SqliteStore::webhook_backlog() {
+    Statement row = db_->prepare(
+        "SELECT count(*), min(created_at) FROM castera_webhook_event WHERE status = 'pending'");
+    WebhookBacklog backlog;
+    if (row.step()) {
+        backlog.pending = row.column_int(0);
+        backlog.oldest = read_optional_time(row, 1);
+    }
+    co_return backlog;
+}
+
 Task<bool> SqliteStore::ping() {
     db_->prepare("SELECT 1").run();
     co_return true;

@@ -1,5 +1,6 @@
 #include "store/sqlite/writes.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -46,8 +47,9 @@ bool delete_user(Connection& db, Id user) {
     return db.changes() > 0;
 }
 
-Message insert_message(Connection& db, Id meeting, Id user, std::string content, const std::string& email) {
-    TimePoint now = now_utc();
+Message insert_message(Connection& db, Id meeting, Id user, std::string content, const std::string& email,
+                       TimePoint at) {
+    TimePoint now = at == TimePoint{} ? now_utc() : at;
     db.prepare("INSERT INTO meetings_message (content, timestamp, meeting_id, user_id) VALUES (?1, ?2, ?3, ?4)")
         .bind(1, content)
         .bind(2, format_db(now))
@@ -111,6 +113,35 @@ RoomSettings set_room_settings(Connection& db, const write::SetRoomSettings& w) 
     statement.run();
     return room_settings_of(db, w.meeting);
 }
+
+// The id of the `item`-th row a write created (a message of a group, or its one row).
+Id created_item_id(const WriteResult& result, std::size_t item) {
+    if (auto* messages = std::get_if<std::vector<Message>>(&result)) return messages->at(item).id;
+    return created_id(result);
+}
+
+void bind_optional_int(Statement& statement, int index, const std::optional<std::int64_t>& value) {
+    if (value) statement.bind(index, *value);
+    else statement.bind_null(index);
+}
+
+// The first pending event of each endpoint and meeting, due and held by no live lease. SQLite
+// runs one write at a time, so claiming needs no row locks.
+constexpr const char* kClaimAny =
+    "UPDATE castera_webhook_event SET claimed_by = ?1, claimed_until = ?3 WHERE id IN ("
+    "SELECT e.id FROM castera_webhook_event e WHERE e.status = 'pending' AND e.endpoint = ?5 AND e.next_attempt_at <= ?2 "
+    "AND (e.claimed_until IS NULL OR e.claimed_until < ?2) AND NOT EXISTS (SELECT 1 FROM castera_webhook_event p "
+    "WHERE p.status = 'pending' AND p.endpoint = e.endpoint AND p.meeting_id = e.meeting_id AND p.id < e.id) "
+    "ORDER BY e.id LIMIT ?4) RETURNING ";
+// One endpoint's and meeting's first pending events, when the first is due and free: found
+// through the queue index, however long that meeting's queue.
+constexpr const char* kClaimOne =
+    "UPDATE castera_webhook_event SET claimed_by = ?1, claimed_until = ?3 WHERE id IN ("
+    "SELECT id FROM castera_webhook_event WHERE status = 'pending' AND endpoint = ?5 AND meeting_id = ?6 "
+    "ORDER BY id LIMIT ?4) AND EXISTS (SELECT 1 FROM castera_webhook_event h WHERE h.id = ("
+    "SELECT id FROM castera_webhook_event WHERE status = 'pending' AND endpoint = ?5 AND meeting_id = ?6 "
+    "ORDER BY id LIMIT 1) AND h.next_attempt_at <= ?2 AND (h.claimed_until IS NULL OR h.claimed_until < ?2)) "
+    "RETURNING ";
 
 // The table a console row lives in, for the writes that name a model.
 std::string_view table_of(AdminModel model) { return sql::console_table(model).table; }
@@ -254,11 +285,11 @@ struct Apply {
         std::vector<Message> stored;
         stored.reserve(w.contents.size());
         for (std::string& content : w.contents)
-            stored.push_back(insert_message(db, w.meeting, w.user, std::move(content), email));
+            stored.push_back(insert_message(db, w.meeting, w.user, std::move(content), email, w.at));
         return stored;
     }
     WriteResult operator()(write::CreateRecording& w) {
-        TimePoint now = now_utc();
+        TimePoint now = w.at == TimePoint{} ? now_utc() : w.at;
         db.prepare("INSERT INTO meetings_recording (file_url, created_at, meeting_id, uploaded_by_id) "
                    "VALUES (?1, ?2, ?3, ?4)")
             .bind(1, w.file_url)
@@ -401,6 +432,69 @@ struct Apply {
             .bind(6, table.app_label)
             .bind(7, table.model_name)
             .bind(8, e.user_id)
+            .run();
+        return std::monostate{};
+    }
+    WriteResult operator()(write::EnqueueWebhook& w) {
+        WebhookEvent& e = w.event;
+        if (w.subject) {
+            Id id = created_item_id(earlier.at(*w.subject), w.item);
+            e.body += std::to_string(id);
+            e.body += w.body_tail;
+            if (w.meeting_is_subject) e.meeting_id = id;
+        }
+        if (w.requires_meeting && !meeting_by_id(db, e.meeting_id)) return std::monostate{};
+        db.prepare("INSERT INTO castera_webhook_event (event_id, endpoint, type, meeting_id, body, created_at, "
+                   "next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)")
+            .bind(1, e.event_id)
+            .bind(2, e.endpoint)
+            .bind(3, e.type)
+            .bind(4, e.meeting_id)
+            .bind(5, e.body)
+            .bind(6, format_db(e.created_at))
+            .run();
+        return std::monostate{};
+    }
+    WriteResult operator()(write::ClaimWebhooks& w) {
+        std::string sql = w.meeting ? kClaimOne : kClaimAny;
+        Statement claim = db.prepare(sql + std::string(sql::kWebhookColumns));
+        claim.bind(1, w.instance).bind(2, format_db(w.now)).bind(3, format_db(w.until)).bind(4, w.limit);
+        claim.bind(5, w.endpoint);
+        if (w.meeting) claim.bind(6, *w.meeting);
+        std::vector<WebhookEvent> claimed;
+        while (claim.step()) claimed.push_back(read_webhook_event(claim));
+        std::sort(claimed.begin(), claimed.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+        return claimed;
+    }
+    WriteResult operator()(write::FinishWebhook& w) {
+        Statement finish = db.prepare(
+            "UPDATE castera_webhook_event SET status = ?3, attempts = ?4, next_attempt_at = ?5, last_status = ?6, "
+            "last_error = ?7, delivered_at = CASE WHEN ?3 = 'delivered' THEN ?8 ELSE NULL END, claimed_by = NULL, "
+            "claimed_until = NULL WHERE id = ?1 AND claimed_by = ?2 AND status = 'pending'");
+        finish.bind(1, w.id).bind(2, w.instance).bind(3, w.status).bind(4, w.attempts);
+        finish.bind(5, format_db(w.next_attempt_at));
+        bind_optional_int(finish, 6, w.last_status);
+        finish.bind(7, w.last_error).bind(8, format_db(w.at));
+        finish.run();
+        return db.changes() > 0;
+    }
+    WriteResult operator()(write::RetryWebhook& w) {
+        db.prepare("UPDATE castera_webhook_event SET status = 'pending', attempts = 0, next_attempt_at = ?2, "
+                   "claimed_by = NULL, claimed_until = NULL WHERE id = ?1 AND status = 'failed'")
+            .bind(1, w.id)
+            .bind(2, format_db(w.now))
+            .run();
+        return db.changes() > 0;
+    }
+    WriteResult operator()(write::PruneWebhooks& w) {
+        db.prepare("DELETE FROM castera_webhook_event WHERE status = 'delivered' AND delivered_at < ?1")
+            .bind(1, format_db(w.delivered_before))
+            .run();
+        db.prepare("UPDATE castera_webhook_event SET status = 'failed', last_error = coalesce(last_error || '; ', '') "
+                   "|| 'expired' WHERE status = 'pending' AND created_at < ?1 AND (claimed_until IS NULL OR "
+                   "claimed_until < ?2)")
+            .bind(1, format_db(w.expire_before))
+            .bind(2, format_db(w.now))
             .run();
         return std::monostate{};
     }
