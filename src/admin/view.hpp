@@ -85,6 +85,9 @@ Task<http::Response> change_view(View& v, const ModelAdmin& m, Id id);
 Task<http::Response> delete_view(View& v, const ModelAdmin& m, Id id);
 Task<http::Response> history_view(View& v, const ModelAdmin& m, Id id);
 Task<http::Response> password_view(View& v, Id id);
+// /admin/webhooks/ and the POST of /admin/webhooks/<id>/retry/.
+Task<http::Response> deliveries_view(View& v);
+Task<http::Response> retry_delivery_view(View& v, Id id);
 
 // Django's "meeting with ID “x” doesn’t exist. Perhaps it was deleted?", back to the index.
 http::Response missing_object(View& v, const ModelAdmin& m, std::string_view id);

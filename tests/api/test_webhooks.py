@@ -8,6 +8,7 @@ timeouts. Signatures are checked with the Standard Webhooks reference library fr
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -378,6 +379,120 @@ def test_an_expired_event_is_failed_and_staff_can_send_it_again(world):
                        what="the retried event")
     again = staff.post(f"/api/webhooks/events/{failed[0]['id']}/retry/")
     assert again.status_code == 404  # only a failed event can be sent again
+
+
+# --------------------------------------------------------------------------------------------
+# The console's deliveries page (/admin/webhooks/)
+
+
+def delivery_ids(page):
+    """The deliveries' ids on a console page, in the order shown."""
+    return [int(i) for i in re.findall(r'<th scope="row" class="field-id" data-label="ID">(\d+)</th>', page.html)]
+
+
+def delivery_of(staff, meeting_id, status, timeout=15.0):
+    """The meeting's delivery once castera lists it with this status."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = [e for e in body(staff.get(f"/api/webhooks/events/?status={status}"), 200)
+                 if e["meeting"] == meeting_id]
+        if found:
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError(f"meeting {meeting_id}'s delivery never became {status}")
+
+
+def retry_form(page, delivery):
+    for f in page.forms:
+        if f.action == f"/admin/webhooks/{delivery}/retry/":
+            return f
+    return None
+
+
+def test_staff_see_deliveries_in_the_console_filter_them_and_send_a_failed_one_again(world, server):
+    from admin_helpers import Admin, Page, location_path, message_of
+    from castera_helpers import SessionClient
+    receiver, instance = world
+    up = threading.Event()
+    receiving = receiver(answering(lambda r: 200 if up.is_set() else 500))
+    # The endpoint's query comes from the settings: the page shows it escaped.
+    url = receiving.url + "&tag=<i>x</i>"
+    castera = instance([url], CASTERA_WEBHOOK_MAX_AGE_HOURS="0.0003")  # failed after about a second
+    owner, staff = castera.client("owner"), castera.client("staff")
+    failing = owner.create_meeting(title="Never answered")
+    stuck = delivery_of(staff, failing["id"], "failed")
+    up.set()
+    fine = owner.create_meeting(title="Answered")
+    sent = delivery_of(staff, fine["id"], "delivered")
+
+    # Anonymous visitors and signed-in users who are not staff are sent to the login page.
+    for who in (None, server.users["owner"]):
+        ui = Admin(castera.base_url)
+        if who:
+            session = SessionClient(castera.base_url)
+            assert session.login(who.email, who.password).status_code == 200
+            ui.http.cookies.update(session.http.cookies)
+        resp = ui.get("/admin/webhooks/?status=failed")
+        assert resp.status_code == 302 and location_path(resp) == "/admin/login/?next=/admin/webhooks/%3Fstatus%3Dfailed"
+
+    staff_user = server.users["staff"]
+    ui = Admin(castera.base_url).logged_in(staff_user.email, staff_user.password)
+    index = ui.page("/admin/")
+    assert index.has_link("/admin/webhooks/")
+    page = ui.page("/admin/webhooks/")
+    assert page.h1 == "Webhook deliveries" and "No webhook endpoint is configured" not in page.text
+    shown = delivery_ids(page)
+    assert shown == sorted(shown, reverse=True), "newest first"
+    assert shown[:2] == [sent["id"], stuck["id"]]
+    total = body(staff.get("/api/webhooks/events/?limit=1"), 200)["count"]
+    assert f"{total} deliveries" in page.text
+    assert page.has_link(f"/admin/meetings/meeting/{failing['id']}/change/")
+    assert "<wbr>&amp;tag=&lt;i&gt;x&lt;" in page.html and "<i>" not in page.html
+    assert "answered 500" in page.text and "meeting.created" in page.text
+    # Only a failed delivery has a Retry button.
+    assert retry_form(page, stuck["id"]) is not None and retry_form(page, sent["id"]) is None
+
+    # The status filter's links, and what each shows.
+    for status, label in (("failed", "Failed"), ("delivered", "Delivered"), ("pending", "Pending")):
+        assert page.has_link(f"?status={status}"), status
+        filtered = ui.page(f"/admin/webhooks/?status={status}")
+        ids = delivery_ids(filtered)
+        assert (stuck["id"] in ids) == (status == "failed"), (status, ids)
+        assert (sent["id"] in ids) == (status == "delivered"), (status, ids)
+        assert f'<li class="selected"><a href="?status={status}" aria-current="true">{label}</a>' in filtered.html
+    # A status it does not know, or a page past the last, shows the whole list (?e=1), as lists do.
+    for query in ("status=bogus", "p=100000", "p=-1"):
+        resp = ui.get(f"/admin/webhooks/?{query}")
+        assert resp.status_code == 302 and location_path(resp) == "/admin/webhooks/?e=1", query
+    assert "were not valid" in ui.page("/admin/webhooks/?e=1").text
+    assert ui.page("/admin/webhooks/?p=junk").status == 200
+
+    # Retry: the form's POST, which needs its CSRF token.
+    page = ui.page("/admin/webhooks/?status=failed")
+    form = retry_form(page, stuck["id"])
+    assert ("status", "failed") in form.fields
+    refused = ui.post(form.action, form.data(csrfmiddlewaretoken=None))
+    assert refused.status_code == 403 and "CSRF verification failed" in Page(refused).text
+    assert [e for e in body(staff.get("/api/webhooks/events/?status=failed"), 200) if e["id"] == stuck["id"]]
+    resp = ui.post(form.action, form.data())
+    assert resp.status_code == 302 and location_path(resp) == "/admin/webhooks/?status=failed"
+    after = ui.page("/admin/webhooks/?status=failed")
+    assert message_of(after) == ("success", f"The webhook delivery “{stuck['id']}” will be sent again.")
+    receiving.wait_for(lambda rs: [r for r in rs if r.get("ok") and r["json"]["data"].get("id") == failing["id"]],
+                       what="the event sent again")
+    assert delivery_of(staff, failing["id"], "delivered")["id"] == stuck["id"]
+    assert stuck["id"] not in delivery_ids(ui.page("/admin/webhooks/?status=failed"))
+
+    # Sent again already, or never there: the console's 404 page.
+    token = form.value("csrfmiddlewaretoken")
+    for path in (form.action, "/admin/webhooks/999999999/retry/", "/admin/webhooks/abc/retry/"):
+        resp = ui.post(path, {"csrfmiddlewaretoken": token})
+        assert resp.status_code == 404 and resp.headers["Content-Type"].startswith("text/html"), path
+    # The wrong methods.
+    resp = ui.get(form.action)
+    assert resp.status_code == 405 and resp.headers["Allow"] == "POST"
+    resp = ui.post("/admin/webhooks/", {"csrfmiddlewaretoken": token})
+    assert resp.status_code == 405 and resp.headers["Allow"] == "GET, HEAD"
 
 
 # --------------------------------------------------------------------------------------------
