@@ -284,6 +284,49 @@ def test_console_changes_send_the_same_events(world, server):
     assert got[0]["json"]["data"] == body(owner.get(f"/api/meetings/{m['id']}/recordings/"), 200)[0]
 
 
+def test_deleting_a_user_in_the_console_deletes_their_meetings_with_their_events_and_rooms(world, server,
+                                                                                          make_user):
+    from admin_helpers import Admin
+    from castera_helpers import ws_expect_close
+    receiver, instance = world
+    ok = receiver()
+    castera = instance([ok.url])
+    leaving = make_user()
+    client = Client(castera.base_url, leaving.email, leaving.password)
+    first = client.create_meeting(title="Leaving's first")
+    second = client.create_meeting(title="Leaving's second")
+    kept = castera.client("owner").create_meeting(title="Someone else's")
+    ok.wait_for(lambda rs: of_meeting(rs, second["id"], "meeting.created"), what="the meetings' creation")
+    staff_user, guest = server.users["staff"], server.users["other"]
+    ui = Admin(castera.base_url).logged_in(staff_user.email, staff_user.password)
+    uid = client.user_id
+
+    async def scenario():
+        ws = await ws_open(castera.base_url, first["room_id"], guest.email, guest.password)
+        await ws.send(json.dumps({"message": "still here"}))
+        await asyncio.wait_for(ws.recv(), 5)
+        page = ui.page(f"/admin/users/user/{uid}/delete/")
+        assert ui.post(f"/admin/users/user/{uid}/delete/", page.form("post").data()).status_code == 302
+        await ws_expect_close(ws, 4004)  # as a meeting deleted in the console
+    run(scenario())
+
+    # Each meeting's events are in order; the two meetings' are independent of each other.
+    got = ok.wait_for(lambda rs: all(of_meeting(rs, m["id"], "meeting.deleted") for m in (first, second)) and rs,
+                      what="both meetings' meeting.deleted")
+    deleted = sorted((r for r in got if r["json"]["type"] == "meeting.deleted"), key=lambda r: r["json"]["data"]["id"])
+    assert [r["json"]["data"]["id"] for r in deleted] == [first["id"], second["id"]]
+    types = [r["json"]["type"] for r in of_meeting(got, first["id"])]
+    assert types.index("meeting.deleted") > types.index("message.created"), types  # after the room's chat
+    assert [r["json"]["data"]["title"] for r in deleted] == ["Leaving's first", "Leaving's second"]
+    assert deleted[0]["json"]["data"] == first  # the meeting as it was
+    assert verify([{"headers": headers_of(r), "body": r["body"]} for r in deleted]) == ["ok", "ok"]
+    # Nothing for a meeting that stays, and no meeting.deleted twice.
+    time.sleep(0.5)
+    assert of_meeting(ok.snapshot(), kept["id"], "meeting.deleted") == []
+    assert len([r for r in ok.snapshot() if r["json"]["type"] == "meeting.deleted"]) == 2
+    assert castera.client("owner").get(f"/api/meetings/{first['id']}/").status_code == 404
+
+
 # --------------------------------------------------------------------------------------------
 # Retries, order, timeouts
 
