@@ -1,7 +1,7 @@
 """Webhooks (README, "Webhooks"): signed events from the outbox, delivered to receivers this
-module starts (one that answers 2xx, one that fails on purpose, one that hangs), each castera
-instance of its own on the suite's database (SQLite or PostgreSQL) with short retry bases and
-timeouts. Signatures are checked with the Standard Webhooks reference library from npm
+module starts (one that answers 2xx, one that fails on purpose, one that hangs, HTTPS ones with
+certificates made by the openssl command line), each castera instance of its own on the suite's
+database (SQLite or PostgreSQL) with short retry bases and timeouts. Signatures are checked with the Standard Webhooks reference library from npm
 (tests/api/webhook_verify, installed once with npm ci).
 """
 
@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -34,9 +35,10 @@ FUTURE = "2031-05-06T07:08:09Z"
 
 class Receiver:
     """An HTTP server on 127.0.0.1 that records every request. `decide(request)` answers a
-    status, or None to hang (never answer)."""
+    status, or None to hang (never answer). With `tls` (a certificate and key file) it is an
+    HTTPS server; `host` is the name its URL gives it."""
 
-    def __init__(self, decide=lambda request: 200):
+    def __init__(self, decide=lambda request: 200, tls=None, host="127.0.0.1"):
         self.decide = decide
         self.requests = []
         self.lock = threading.Lock()
@@ -68,7 +70,13 @@ class Receiver:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hooks?src=castera"
+        if tls:
+            # The handshake runs at accept: one castera refuses fails there, before any request.
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://{host}:{self.httpd.server_address[1]}/hooks?src=castera"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def stop(self):
@@ -130,7 +138,11 @@ class Instance:
         self.env.update({"CASTERA_WEBHOOK_URLS": ",".join(urls), "CASTERA_WEBHOOK_SECRET": SECRET,
                          "CASTERA_WEBHOOK_RETRY_BASE_SECONDS": "0.2",
                          "CASTERA_WEBHOOK_TIMEOUT_SECONDS": "1"})
-        self.env.update({k: str(v) for k, v in settings.items()})
+        for k, v in settings.items():  # None: not set at all
+            if v is None:
+                self.env.pop(k, None)
+            else:
+                self.env[k] = str(v)
         self.log = os.path.join(tmp, f"castera-{len(os.listdir(tmp))}.log")
         self.proc, self.base_url, self.port = None, None, None
 
@@ -159,8 +171,8 @@ def world(server):
     tmp = tempfile.mkdtemp(prefix="castera-webhooks-")
     made = {"receivers": [], "instances": []}
 
-    def receiver(decide=answering(lambda r: 200)):
-        r = Receiver(decide)
+    def receiver(decide=answering(lambda r: 200), **options):
+        r = Receiver(decide, **options)
         made["receivers"].append(r)
         return r
 
@@ -585,6 +597,89 @@ def test_two_instances_on_one_postgresql_send_each_event_once(world):
     assert len(ids) == 40 and len(set(ids)) == 40
     for mid, expected in posted.items():
         assert [r["json"]["data"]["id"] for r in of_meeting(requests, mid)] == expected
+
+
+# --------------------------------------------------------------------------------------------
+# TLS
+
+
+def self_signed(directory, name, alt_names):
+    """A self-signed certificate and its key, made with the openssl command line."""
+    cert, key = os.path.join(directory, f"{name}.pem"), os.path.join(directory, f"{name}-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", f"/CN={name}", "-addext", f"subjectAltName={alt_names}"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def test_https_endpoints_are_verified_against_the_trusted_certificates(world):
+    receiver, instance = world
+    if shutil.which("openssl") is None:
+        pytest.fail("the openssl command line is missing (scripts/install-deps installs it)")
+    tmp = tempfile.mkdtemp(prefix="castera-tls-")
+    try:
+        trusted = self_signed(tmp, "trusted", "IP:127.0.0.1,DNS:localhost")
+        unknown = self_signed(tmp, "unknown", "IP:127.0.0.1,DNS:localhost")  # signed by nobody trusted
+        elsewhere = self_signed(tmp, "elsewhere", "DNS:elsewhere.example")  # trusted, another name
+        bundle = os.path.join(tmp, "trusted-bundle.pem")
+        with open(bundle, "w") as out:
+            for cert in (trusted[0], elsewhere[0]):
+                with open(cert) as f:
+                    out.write(f.read())
+        by_ip = receiver(tls=trusted)
+        by_name = receiver(tls=trusted, host="localhost")
+        refused = receiver(tls=unknown)
+        misnamed = receiver(tls=elsewhere)
+        # OpenSSL's SSL_CERT_FILE names the trusted certificates instead of the system's file.
+        castera = instance([by_ip.url, by_name.url, refused.url, misnamed.url], SSL_CERT_FILE=bundle,
+                           CASTERA_WEBHOOK_RETRY_BASE_SECONDS="0.2")
+        owner, staff = castera.client("owner"), castera.client("staff")
+        m = owner.create_meeting(title="Over TLS")
+        msg = owner.post_message(m["id"], "encrypted")
+
+        # (a) Both names of the trusted receiver get the events, signed as over http.
+        for ok in (by_ip, by_name):
+            ok.wait_for(lambda rs: len(of_meeting([r for r in rs if r.get("ok")], m["id"])) == 2,
+                        what=f"the events at {ok.url}")
+            events = of_meeting(ok.snapshot(), m["id"])
+            assert [r["json"]["type"] for r in events] == ["meeting.created", "message.created"]
+            assert events[1]["json"]["data"] == msg
+            assert verify([{"headers": headers_of(r), "body": r["body"]} for r in events]) == ["ok", "ok"]
+
+        # (b) An unknown certificate, or a trusted one for another name: retried, never delivered,
+        # the listing saying why; the receivers never see a request.
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            rows = [e for e in body(staff.get("/api/webhooks/events/?status=pending"), 200) if e["meeting"] == m["id"]]
+            stuck = {e["endpoint"]: e for e in rows if e["type"] == "meeting.created"}
+            if len(stuck) == 2 and all(e["attempts"] >= 2 for e in stuck.values()):
+                break
+            time.sleep(0.1)
+        assert set(stuck) == {refused.url, misnamed.url}, rows
+        for e in stuck.values():
+            assert e["attempts"] >= 2 and e["last_status"] is None and e["delivered_at"] is None, e
+            assert e["last_error"].startswith("TLS: ") and "certificate verify failed" in e["last_error"], e
+        delivered = [e for e in body(staff.get("/api/webhooks/events/?status=delivered"), 200)
+                     if e["meeting"] == m["id"]]
+        assert {e["endpoint"] for e in delivered} == {by_ip.url, by_name.url}
+        assert refused.snapshot() == [] and misnamed.snapshot() == []
+
+        # Without the setting the system's trust store decides, and it does not know that
+        # certificate: the trusted receiver is refused too.
+        alone = receiver(tls=trusted)
+        system_only = instance([alone.url], SSL_CERT_FILE=None, SSL_CERT_DIR=None)
+        n = system_only.client("owner").create_meeting(title="System store")
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            rows = [e for e in body(staff.get("/api/webhooks/events/?status=pending"), 200)
+                    if e["meeting"] == n["id"] and e["attempts"] >= 1]
+            if rows:
+                break
+            time.sleep(0.1)
+        assert rows and "certificate verify failed" in rows[0]["last_error"], rows
+        assert alone.snapshot() == []
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------
