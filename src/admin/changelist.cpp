@@ -96,21 +96,6 @@ std::string encode_order(const std::vector<std::pair<std::size_t, bool>>& order)
     return out;
 }
 
-// The list's URL with some parameters changed: "" removes one.
-std::string list_query(const View& v, const Pairs& changes) {
-    Pairs out;
-    for (const auto& [key, value] : v.query) {
-        bool changed = key == "e";
-        for (const auto& [ck, cv] : changes) changed = changed || ck == key;
-        if (!changed) out.emplace_back(key, value);
-    }
-    for (const auto& [ck, cv] : changes)
-        if (!cv.empty()) out.emplace_back(ck, cv);
-    std::string q;
-    for (const auto& [key, value] : out) q.append(q.empty() ? "?" : "&").append(url_encode(key)).append("=").append(url_encode(value));
-    return q.empty() ? "?" : q;
-}
-
 std::string plural(const ModelAdmin& m, std::int64_t n) {
     return std::to_string(n) + " " + std::string(n == 1 ? m.verbose_name : m.verbose_name_plural);
 }
@@ -225,21 +210,7 @@ void result_rows(Html& h, const ModelAdmin& m, const ConsolePage& page) {
 }
 
 void paginator(const View& v, Html& h, const ModelAdmin& m, const ListParams& p, std::int64_t total) {
-    std::int64_t pages = (total + kPerPage - 1) / kPerPage;
-    h.raw("<nav class=\"paginator\" aria-label=\"Pages\">");
-    if (pages > 1) {
-        // Django's: the first and last two pages, and three either side of this one.
-        std::int64_t last_shown = -1;
-        for (std::int64_t i = 0; i < pages; ++i) {
-            bool shown = i < 2 || i >= pages - 2 || (i >= p.page - 3 && i <= p.page + 3);
-            if (!shown) continue;
-            if (last_shown >= 0 && i > last_shown + 1) h.raw("<span class=\"ellipsis\">…</span> ");
-            if (i == p.page) h.raw("<span class=\"this-page\" aria-current=\"page\">").number(i + 1).raw("</span> ");
-            else h.link(list_query(v, {{"p", std::to_string(i)}}), std::to_string(i + 1)).raw(" ");
-            last_shown = i;
-        }
-    }
-    h.text(plural(m, total)).raw("</nav>");
+    page_links(v, h, p.page, total, kPerPage, plural(m, total));
 }
 
 // The confirmation of a bulk deletion, or the deletion once confirmed.

@@ -127,6 +127,20 @@ Task<http::Response> model_page(View& v, const ModelAdmin& m, const std::vector<
     co_return error_page(v, 404, "Page not found", "There is no such page.");
 }
 
+// /admin/webhooks/ (the deliveries) and /admin/webhooks/<id>/retry/ (a POST).
+Task<http::Response> webhooks_page(View& v, const std::vector<std::string_view>& seg) {
+    if (seg.size() == 1) {
+        if (!is_get(v.req)) co_return not_allowed(v, "GET, HEAD");
+        co_return co_await deliveries_view(v);
+    }
+    Id id = 0;
+    if (seg.size() == 3 && seg[2] == "retry" && parse_id(seg[1], id)) {
+        if (v.req.method != Method::post) co_return not_allowed(v, "POST");
+        co_return co_await retry_delivery_view(v, id);
+    }
+    co_return error_page(v, 404, "Page not found", "There is no such page.");
+}
+
 Task<http::Response> dispatch(View& v) {
     const http::Request& req = v.req;
     std::vector<std::string_view> seg = segments(req.path.substr(std::string_view("/admin").size()));
@@ -150,6 +164,7 @@ Task<http::Response> dispatch(View& v) {
         if (!get) co_return not_allowed(v, "GET, HEAD");
         co_return co_await index_view(v);
     }
+    if (seg[0] == "webhooks") co_return co_await webhooks_page(v, seg);
     bool known_app = false;
     for (const ModelAdmin& m : all_models()) known_app = known_app || m.app_label == seg[0];
     if (!known_app) co_return error_page(v, 404, "Page not found", "There is no such page.");

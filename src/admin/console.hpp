@@ -1,8 +1,9 @@
 // The admin console at /admin/: Django admin's pages and URLs (index, login, logout, and per
-// model the changelist, add, change, delete, history, and a user's password), served as HTML
-// by the same binary over the same services, store and sessions as the API. Every write goes
-// through services::Console, Meetings or Accounts with Actor::console, so the rooms hear the
-// same events and Django's admin log gets its row in the same transaction.
+// model the changelist, add, change, delete, history, and a user's password), and the webhook
+// deliveries (/admin/webhooks/), served as HTML by the same binary over the same services,
+// store and sessions as the API. Every write goes through services::Console, Meetings or
+// Accounts with Actor::console, so the rooms hear the same events and Django's admin log gets
+// its row in the same transaction.
 #pragma once
 
 #include <string_view>
@@ -23,6 +24,7 @@ struct Deps {
     const OriginPolicy& origins;
     const CookieSettings& cookies;
     realtime::RoomRoster& roster;
+    bool webhooks_enabled = false;  // CASTERA_WEBHOOK_URLS set (the deliveries page says when not)
 };
 
 // True for the paths the console answers: /admin and everything under /admin/.

@@ -41,6 +41,13 @@ void app_module(Html& h, std::string_view app_label, std::string_view app_name) 
     h.raw("</table></section>");
 }
 
+// The webhooks' module: their deliveries, which are only looked at (and sent again).
+void webhooks_module(Html& h) {
+    h.raw("<section class=\"module app\"><h2><a href=\"/admin/webhooks/\">Webhooks</a></h2><table>"
+          "<tr><th scope=\"row\"><a href=\"/admin/webhooks/\">Deliveries</a></th><td></td><td>"
+          "<a class=\"viewlink\" href=\"/admin/webhooks/\">View</a></td></tr></table></section>");
+}
+
 std::string_view action_class(int flag) {
     return flag == AdminLogEntry::addition ? "addlink" : flag == AdminLogEntry::deletion ? "deletelink" : "changelink";
 }
@@ -84,6 +91,7 @@ Task<http::Response> index_view(View& v) {
     // Apps in alphabetical order, as Django's index.
     app_module(h, "meetings", "Meetings");
     app_module(h, "users", "Users");
+    webhooks_module(h);
     h.raw("</div><aside class=\"module recent-actions\"><h2>Recent actions</h2><h3>My actions</h3>");
     auto recent = co_await v.services().console.recent_actions(v.actor(), 10);
     if (!recent || recent->empty()) {

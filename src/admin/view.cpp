@@ -88,6 +88,39 @@ void csrf_field(View& v, Html& h) {
     h.open("input", {{"type", "hidden"}, {"name", "csrfmiddlewaretoken"}, {"value", v.csrf_token()}});
 }
 
+std::string list_query(const View& v, const Pairs& changes) {
+    Pairs out;
+    for (const auto& [key, value] : v.query) {
+        bool changed = key == "e";
+        for (const auto& [ck, cv] : changes) changed = changed || ck == key;
+        if (!changed) out.emplace_back(key, value);
+    }
+    for (const auto& [ck, cv] : changes)
+        if (!cv.empty()) out.emplace_back(ck, cv);
+    std::string q;
+    for (const auto& [key, value] : out) q.append(q.empty() ? "?" : "&").append(url_encode(key)).append("=").append(url_encode(value));
+    return q.empty() ? "?" : q;
+}
+
+void page_links(const View& v, Html& h, std::int64_t page, std::int64_t total, std::int64_t per_page,
+                std::string_view count) {
+    std::int64_t pages = (total + per_page - 1) / per_page;
+    h.raw("<nav class=\"paginator\" aria-label=\"Pages\">");
+    if (pages > 1) {
+        // Django's: the first and last two pages, and three either side of this one.
+        std::int64_t last_shown = -1;
+        for (std::int64_t i = 0; i < pages; ++i) {
+            bool shown = i < 2 || i >= pages - 2 || (i >= page - 3 && i <= page + 3);
+            if (!shown) continue;
+            if (last_shown >= 0 && i > last_shown + 1) h.raw("<span class=\"ellipsis\">…</span> ");
+            if (i == page) h.raw("<span class=\"this-page\" aria-current=\"page\">").number(i + 1).raw("</span> ");
+            else h.link(list_query(v, {{"p", std::to_string(i)}}), std::to_string(i + 1)).raw(" ");
+            last_shown = i;
+        }
+    }
+    h.text(count).raw("</nav>");
+}
+
 std::vector<Crumb> model_crumbs(const ModelAdmin& m) {
     return {{std::string(m.app_name), "/admin/" + std::string(m.app_label) + "/"},
             {capfirst(m.verbose_name_plural), admin_url(m)}};

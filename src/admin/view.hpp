@@ -61,6 +61,12 @@ http::Response to_login(View& v);
 
 // <input type="hidden" name="csrfmiddlewaretoken" ...>
 void csrf_field(View& v, Html& h);
+// A list page's URL with some query parameters changed ("" removes one; ?e= always goes), as
+// its filter, sort and page links need it.
+std::string list_query(const View& v, const Pairs& changes);
+// A list's pages (?p=, from 0) as Django's paginator links them, and `count` ("3 meetings").
+void page_links(const View& v, Html& h, std::int64_t page, std::int64_t total, std::int64_t per_page,
+                std::string_view count);
 // "<app> › <model>" crumbs down to a model's changelist.
 std::vector<Crumb> model_crumbs(const ModelAdmin& m);
 
@@ -79,6 +85,9 @@ Task<http::Response> change_view(View& v, const ModelAdmin& m, Id id);
 Task<http::Response> delete_view(View& v, const ModelAdmin& m, Id id);
 Task<http::Response> history_view(View& v, const ModelAdmin& m, Id id);
 Task<http::Response> password_view(View& v, Id id);
+// /admin/webhooks/ and the POST of /admin/webhooks/<id>/retry/.
+Task<http::Response> deliveries_view(View& v);
+Task<http::Response> retry_delivery_view(View& v, Id id);
 
 // Django's "meeting with ID “x” doesn’t exist. Perhaps it was deleted?", back to the index.
 http::Response missing_object(View& v, const ModelAdmin& m, std::string_view id);

@@ -337,7 +337,8 @@ Task<Response> answer(const http::Request& req, ApiDeps& deps, RequestTrace& tra
         // The admin console's pages: HTML, its own redirects and refusals (admin/console.hpp).
         if (admin::owns(req.path)) {
             trace.route = HttpMetrics::kAdminPages;
-            admin::Deps console{deps.services, deps.authenticator, deps.origins, deps.cookies, deps.roster};
+            admin::Deps console{deps.services, deps.authenticator, deps.origins, deps.cookies, deps.roster,
+                                deps.webhooks_enabled};
             co_return co_await admin::handle(req, console);
         }
         co_return co_await route_request(req, deps, trace);

@@ -69,6 +69,12 @@ void write_me(JsonWriter& w, const User& u) {
     w.end_object();
 }
 
+void write_time_or_null(JsonWriter& w, std::string_view name, const std::optional<TimePoint>& t) {
+    w.key(name);
+    if (t) w.value(iso8601_text(*t).view());
+    else w.null();
+}
+
 namespace {
 
 // A non-negative integer query parameter, as DRF's _positive_int (invalid gives nothing).

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "http/message.hpp"
@@ -16,6 +17,8 @@ void write_message(JsonWriter& w, const Message& m);
 void write_recording(JsonWriter& w, const Recording& r);
 void write_participant_state(JsonWriter& w, const ParticipantState& s);
 void write_me(JsonWriter& w, const User& u);
+// `"name":` and the time in ISO 8601, or null when there is none.
+void write_time_or_null(JsonWriter& w, std::string_view name, const std::optional<TimePoint>& t);
 
 // One object as a 200/201 response.
 template <typename T>

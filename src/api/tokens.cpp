@@ -20,12 +20,8 @@ void write_token(JsonWriter& w, const ApiToken& t) {
     w.field("name", t.name);
     w.field("prefix", t.prefix);
     w.field("created_at", iso8601_text(t.created_at).view());
-    w.key("expires_at");
-    if (t.expires_at) w.value(iso8601_text(*t.expires_at).view());
-    else w.null();
-    w.key("last_used_at");
-    if (t.last_used_at) w.value(iso8601_text(*t.last_used_at).view());
-    else w.null();
+    write_time_or_null(w, "expires_at", t.expires_at);
+    write_time_or_null(w, "last_used_at", t.last_used_at);
 }
 
 // "expires_at" (a datetime in the future) or "expires_in_days" (1..3650); neither: no expiry.

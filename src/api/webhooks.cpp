@@ -12,12 +12,6 @@ namespace {
 // Without ?limit=, the newest deliveries up to this many.
 constexpr std::int64_t kDefaultListing = 100;
 
-void write_time_or_null(JsonWriter& w, std::string_view name, const std::optional<TimePoint>& t) {
-    w.key(name);
-    if (t) w.value(iso8601_text(*t).view());
-    else w.null();
-}
-
 void write_delivery(JsonWriter& w, const WebhookEvent& e) {
     w.begin_object();
     w.field("id", e.id);

@@ -185,15 +185,26 @@ Task<Outcome<Done>> Accounts::update_user(const Actor& actor, const User& change
     co_return Done{};
 }
 
+// The user's meetings go with them (the database cascades): each is a meeting.deleted staged
+// in the same commit and, once committed, its room is closed, as Meetings::remove does.
 Task<Outcome<Done>> Accounts::delete_user(const Actor& actor, const User& user) {
     if (!may_manage_users(actor)) co_return Refusal::forbidden();
+    MeetingQuery owned{.owner = user.id, .order = MeetingQuery::Order::id_ascending};
+    std::vector<Meeting> meetings = (co_await deps_.store.list_meetings(owned)).rows;
     Transaction transaction;
     audit_deleted(transaction, actor, AdminModel::user, user.id, user.email);
     Transaction::Ref ref = transaction.add(write::DeleteUser{user.id});
+    std::vector<events::Event> deleted;
+    deleted.reserve(meetings.size());
+    for (Meeting& meeting : meetings) {
+        deleted.push_back(events::MeetingDeleted{std::move(meeting), actor.id()});
+        deps_.events.stage(deleted.back(), transaction, std::nullopt);
+    }
     Committed done = co_await deps_.store.commit(std::move(transaction));
     const bool found = done.get<bool>(ref);
     deps_.credentials.forget_user(user.id);
     if (!found) co_return Refusal::not_found();
+    for (const events::Event& event : deleted) deps_.events.publish(event);
     co_return Done{};
 }
 

@@ -255,6 +255,8 @@ public:
     // A new password ends every session of the user and every remembered credential.
     Task<Outcome<Done>> change_password(const Actor& actor, const User& user, std::string raw);
     Task<Outcome<Done>> update_user(const Actor& actor, const User& changed);
+    // With everything that hangs off them; each of their meetings is a meeting.deleted in the
+    // same commit, and its room is closed.
     Task<Outcome<Done>> delete_user(const Actor& actor, const User& user);
 
     // API tokens for scripts and bots: the key is returned once, only its hash is kept. A

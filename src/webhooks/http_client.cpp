@@ -73,7 +73,7 @@ struct HttpClient::Impl {
         co_return std::pair{ec, std::move(results)};
     }
 
-    // A new connection: TCP, then TLS for https (with SNI and the host name verified).
+    // A new connection: TCP, then TLS for https (the certificate verified, host name included).
     asio::awaitable<std::pair<std::string, std::unique_ptr<Connection>>> open(const Endpoint& e) {
         auto [resolve_error, addresses] = co_await resolve(e);
         if (resolve_error) co_return std::pair{"resolve: " + describe(resolve_error), nullptr};
@@ -88,11 +88,24 @@ struct HttpClient::Impl {
         conn->tcp().socket().set_option(tcp::no_delay(true), ignored);
         if (e.tls) {
             TlsStream& s = *std::get<std::unique_ptr<TlsStream>>(conn->stream);
-            if (!SSL_set_tlsext_host_name(s.native_handle(), e.host.c_str()))
+            SSL* ssl = s.native_handle();
+            // OpenSSL checks that the certificate names the host (an address against its IP
+            // names, with no SNI, which carries names only) as part of verifying it, so that a
+            // refusal says what was wrong.
+            X509_VERIFY_PARAM* expected = SSL_get0_param(ssl);
+            const bool address = X509_VERIFY_PARAM_set1_ip_asc(expected, e.host.c_str()) == 1;
+            if (!address && (!X509_VERIFY_PARAM_set1_host(expected, e.host.c_str(), e.host.size()) ||
+                             !SSL_set_tlsext_host_name(ssl, e.host.c_str())))
                 co_return std::pair{std::string("TLS: cannot set the server name"), nullptr};
-            s.set_verify_callback(asio::ssl::host_name_verification(e.host));
             auto [handshake_error] = co_await s.async_handshake(asio::ssl::stream_base::client, use_tuple);
-            if (handshake_error) co_return std::pair{"TLS: " + describe(handshake_error), nullptr};
+            if (handshake_error) {
+                long verdict = SSL_get_verify_result(ssl);
+                if (verdict != X509_V_OK)
+                    co_return std::pair{std::string("TLS: certificate verify failed: ") +
+                                            X509_verify_cert_error_string(verdict),
+                                        nullptr};
+                co_return std::pair{"TLS: " + describe(handshake_error), nullptr};
+            }
         }
         co_return std::pair{std::string(), std::move(conn)};
     }

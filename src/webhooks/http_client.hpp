@@ -1,8 +1,9 @@
 // The webhook sender's HTTP client: POSTs on Asio/Beast on the caller's event loop (no thread
-// per request), TLS for https:// (OpenSSL, the system's trust store, the host name checked),
-// connections kept alive and reused per endpoint. One attempt is bounded as a whole by the
-// timeout (resolve, connect, handshake, write, read); the answer's header and body are capped,
-// so a hostile receiver costs one timeout, never memory. Redirects are answers like others.
+// per request), TLS for https:// (OpenSSL, the system's trust store or SSL_CERT_FILE's, the
+// host name or address checked, a refusal saying why), connections kept alive and reused per
+// endpoint. One attempt is bounded as a whole by the timeout (resolve, connect, handshake,
+// write, read); the answer's header and body are capped, so a hostile receiver costs one
+// timeout, never memory. Redirects are answers like others.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>

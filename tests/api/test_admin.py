@@ -43,7 +43,8 @@ def change_url(model, ident):
 
 @pytest.mark.parametrize("path", ["/admin/", "/admin/meetings/", "/admin/meetings/meeting/",
                                   "/admin/meetings/meeting/add/", "/admin/users/user/1/change/",
-                                  "/admin/users/user/1/password/", "/admin/meetings/meeting/?q=x&o=1"])
+                                  "/admin/users/user/1/password/", "/admin/meetings/meeting/?q=x&o=1",
+                                  "/admin/webhooks/", "/admin/webhooks/?status=failed"])
 def test_anonymous_pages_redirect_to_login_with_next(anon_ui, path):
     resp = anon_ui.get(path)
     assert resp.status_code == 302, resp.text[:300]
@@ -78,6 +79,29 @@ def test_index_links_every_model_with_add_and_change(ui):
         assert page.has_link(f"/admin/{model}/"), model
         assert page.has_link(f"/admin/{model}/add/"), model
     assert page.has_link("/admin/meetings/") and page.has_link("/admin/users/")
+
+
+def test_the_index_lists_its_apps_in_alphabetical_order_webhooks_last(ui):
+    page = ui.page("/admin/")
+    headings = re.findall(r'<section class="module app"><h2><a href="([^"]+)">([^<]+)</a></h2>', page.html)
+    assert headings == [("/admin/meetings/", "Meetings"), ("/admin/users/", "Users"),
+                        ("/admin/webhooks/", "Webhooks")]
+    webhooks = page.html[page.html.index('href="/admin/webhooks/">Webhooks'):]
+    assert '<a href="/admin/webhooks/">Deliveries</a>' in webhooks.split("</section>")[0]
+
+
+def test_the_deliveries_page_says_when_no_endpoint_is_configured(ui, anon_ui):
+    # The suite's server has no CASTERA_WEBHOOK_URLS: the page works and says so.
+    page = ui.page("/admin/webhooks/")
+    assert page.h1 == "Webhook deliveries"
+    assert "No webhook endpoint is configured: CASTERA_WEBHOOK_URLS is not set" in page.text
+    for status in ("pending", "failed", "delivered"):
+        assert ui.page(f"/admin/webhooks/?status={status}").status == 200
+    assert ui.get("/admin/webhooks").status_code == 301
+    assert ui.get("/admin/webhooks/1/").status_code == 404
+    assert ui.get("/admin/webhooks/1/retry/").headers["Allow"] == "POST"
+    resp = anon_ui.get("/admin/webhooks/")
+    assert resp.status_code == 302 and location_path(resp) == "/admin/login/?next=/admin/webhooks/"
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -754,7 +778,7 @@ def test_every_value_is_escaped(ui, owner):
 
 
 @pytest.mark.parametrize("path", ["/admin/login/", "/admin/", "/admin/meetings/meeting/",
-                                  "/admin/users/user/1/change/", "/admin/nope/"])
+                                  "/admin/users/user/1/change/", "/admin/nope/", "/admin/webhooks/"])
 def test_headers_on_every_admin_page(ui, path):
     resp = ui.get(path)
     assert resp.headers["X-Frame-Options"] == "DENY"

@@ -1,15 +1,17 @@
 """Webhooks (README, "Webhooks"): signed events from the outbox, delivered to receivers this
-module starts (one that answers 2xx, one that fails on purpose, one that hangs), each castera
-instance of its own on the suite's database (SQLite or PostgreSQL) with short retry bases and
-timeouts. Signatures are checked with the Standard Webhooks reference library from npm
+module starts (one that answers 2xx, one that fails on purpose, one that hangs, HTTPS ones with
+certificates made by the openssl command line), each castera instance of its own on the suite's
+database (SQLite or PostgreSQL) with short retry bases and timeouts. Signatures are checked with the Standard Webhooks reference library from npm
 (tests/api/webhook_verify, installed once with npm ci).
 """
 
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -33,9 +35,10 @@ FUTURE = "2031-05-06T07:08:09Z"
 
 class Receiver:
     """An HTTP server on 127.0.0.1 that records every request. `decide(request)` answers a
-    status, or None to hang (never answer)."""
+    status, or None to hang (never answer). With `tls` (a certificate and key file) it is an
+    HTTPS server; `host` is the name its URL gives it."""
 
-    def __init__(self, decide=lambda request: 200):
+    def __init__(self, decide=lambda request: 200, tls=None, host="127.0.0.1"):
         self.decide = decide
         self.requests = []
         self.lock = threading.Lock()
@@ -67,7 +70,13 @@ class Receiver:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hooks?src=castera"
+        if tls:
+            # The handshake runs at accept: one castera refuses fails there, before any request.
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://{host}:{self.httpd.server_address[1]}/hooks?src=castera"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def stop(self):
@@ -129,7 +138,11 @@ class Instance:
         self.env.update({"CASTERA_WEBHOOK_URLS": ",".join(urls), "CASTERA_WEBHOOK_SECRET": SECRET,
                          "CASTERA_WEBHOOK_RETRY_BASE_SECONDS": "0.2",
                          "CASTERA_WEBHOOK_TIMEOUT_SECONDS": "1"})
-        self.env.update({k: str(v) for k, v in settings.items()})
+        for k, v in settings.items():  # None: not set at all
+            if v is None:
+                self.env.pop(k, None)
+            else:
+                self.env[k] = str(v)
         self.log = os.path.join(tmp, f"castera-{len(os.listdir(tmp))}.log")
         self.proc, self.base_url, self.port = None, None, None
 
@@ -158,8 +171,8 @@ def world(server):
     tmp = tempfile.mkdtemp(prefix="castera-webhooks-")
     made = {"receivers": [], "instances": []}
 
-    def receiver(decide=answering(lambda r: 200)):
-        r = Receiver(decide)
+    def receiver(decide=answering(lambda r: 200), **options):
+        r = Receiver(decide, **options)
         made["receivers"].append(r)
         return r
 
@@ -283,6 +296,49 @@ def test_console_changes_send_the_same_events(world, server):
     assert got[0]["json"]["data"] == body(owner.get(f"/api/meetings/{m['id']}/recordings/"), 200)[0]
 
 
+def test_deleting_a_user_in_the_console_deletes_their_meetings_with_their_events_and_rooms(world, server,
+                                                                                          make_user):
+    from admin_helpers import Admin
+    from castera_helpers import ws_expect_close
+    receiver, instance = world
+    ok = receiver()
+    castera = instance([ok.url])
+    leaving = make_user()
+    client = Client(castera.base_url, leaving.email, leaving.password)
+    first = client.create_meeting(title="Leaving's first")
+    second = client.create_meeting(title="Leaving's second")
+    kept = castera.client("owner").create_meeting(title="Someone else's")
+    ok.wait_for(lambda rs: of_meeting(rs, second["id"], "meeting.created"), what="the meetings' creation")
+    staff_user, guest = server.users["staff"], server.users["other"]
+    ui = Admin(castera.base_url).logged_in(staff_user.email, staff_user.password)
+    uid = client.user_id
+
+    async def scenario():
+        ws = await ws_open(castera.base_url, first["room_id"], guest.email, guest.password)
+        await ws.send(json.dumps({"message": "still here"}))
+        await asyncio.wait_for(ws.recv(), 5)
+        page = ui.page(f"/admin/users/user/{uid}/delete/")
+        assert ui.post(f"/admin/users/user/{uid}/delete/", page.form("post").data()).status_code == 302
+        await ws_expect_close(ws, 4004)  # as a meeting deleted in the console
+    run(scenario())
+
+    # Each meeting's events are in order; the two meetings' are independent of each other.
+    got = ok.wait_for(lambda rs: all(of_meeting(rs, m["id"], "meeting.deleted") for m in (first, second)) and rs,
+                      what="both meetings' meeting.deleted")
+    deleted = sorted((r for r in got if r["json"]["type"] == "meeting.deleted"), key=lambda r: r["json"]["data"]["id"])
+    assert [r["json"]["data"]["id"] for r in deleted] == [first["id"], second["id"]]
+    types = [r["json"]["type"] for r in of_meeting(got, first["id"])]
+    assert types.index("meeting.deleted") > types.index("message.created"), types  # after the room's chat
+    assert [r["json"]["data"]["title"] for r in deleted] == ["Leaving's first", "Leaving's second"]
+    assert deleted[0]["json"]["data"] == first  # the meeting as it was
+    assert verify([{"headers": headers_of(r), "body": r["body"]} for r in deleted]) == ["ok", "ok"]
+    # Nothing for a meeting that stays, and no meeting.deleted twice.
+    time.sleep(0.5)
+    assert of_meeting(ok.snapshot(), kept["id"], "meeting.deleted") == []
+    assert len([r for r in ok.snapshot() if r["json"]["type"] == "meeting.deleted"]) == 2
+    assert castera.client("owner").get(f"/api/meetings/{first['id']}/").status_code == 404
+
+
 # --------------------------------------------------------------------------------------------
 # Retries, order, timeouts
 
@@ -381,6 +437,120 @@ def test_an_expired_event_is_failed_and_staff_can_send_it_again(world):
 
 
 # --------------------------------------------------------------------------------------------
+# The console's deliveries page (/admin/webhooks/)
+
+
+def delivery_ids(page):
+    """The deliveries' ids on a console page, in the order shown."""
+    return [int(i) for i in re.findall(r'<th scope="row" class="field-id" data-label="ID">(\d+)</th>', page.html)]
+
+
+def delivery_of(staff, meeting_id, status, timeout=15.0):
+    """The meeting's delivery once castera lists it with this status."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = [e for e in body(staff.get(f"/api/webhooks/events/?status={status}"), 200)
+                 if e["meeting"] == meeting_id]
+        if found:
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError(f"meeting {meeting_id}'s delivery never became {status}")
+
+
+def retry_form(page, delivery):
+    for f in page.forms:
+        if f.action == f"/admin/webhooks/{delivery}/retry/":
+            return f
+    return None
+
+
+def test_staff_see_deliveries_in_the_console_filter_them_and_send_a_failed_one_again(world, server):
+    from admin_helpers import Admin, Page, location_path, message_of
+    from castera_helpers import SessionClient
+    receiver, instance = world
+    up = threading.Event()
+    receiving = receiver(answering(lambda r: 200 if up.is_set() else 500))
+    # The endpoint's query comes from the settings: the page shows it escaped.
+    url = receiving.url + "&tag=<i>x</i>"
+    castera = instance([url], CASTERA_WEBHOOK_MAX_AGE_HOURS="0.0003")  # failed after about a second
+    owner, staff = castera.client("owner"), castera.client("staff")
+    failing = owner.create_meeting(title="Never answered")
+    stuck = delivery_of(staff, failing["id"], "failed")
+    up.set()
+    fine = owner.create_meeting(title="Answered")
+    sent = delivery_of(staff, fine["id"], "delivered")
+
+    # Anonymous visitors and signed-in users who are not staff are sent to the login page.
+    for who in (None, server.users["owner"]):
+        ui = Admin(castera.base_url)
+        if who:
+            session = SessionClient(castera.base_url)
+            assert session.login(who.email, who.password).status_code == 200
+            ui.http.cookies.update(session.http.cookies)
+        resp = ui.get("/admin/webhooks/?status=failed")
+        assert resp.status_code == 302 and location_path(resp) == "/admin/login/?next=/admin/webhooks/%3Fstatus%3Dfailed"
+
+    staff_user = server.users["staff"]
+    ui = Admin(castera.base_url).logged_in(staff_user.email, staff_user.password)
+    index = ui.page("/admin/")
+    assert index.has_link("/admin/webhooks/")
+    page = ui.page("/admin/webhooks/")
+    assert page.h1 == "Webhook deliveries" and "No webhook endpoint is configured" not in page.text
+    shown = delivery_ids(page)
+    assert shown == sorted(shown, reverse=True), "newest first"
+    assert shown[:2] == [sent["id"], stuck["id"]]
+    total = body(staff.get("/api/webhooks/events/?limit=1"), 200)["count"]
+    assert f"{total} deliveries" in page.text
+    assert page.has_link(f"/admin/meetings/meeting/{failing['id']}/change/")
+    assert "<wbr>&amp;tag=&lt;i&gt;x&lt;" in page.html and "<i>" not in page.html
+    assert "answered 500" in page.text and "meeting.created" in page.text
+    # Only a failed delivery has a Retry button.
+    assert retry_form(page, stuck["id"]) is not None and retry_form(page, sent["id"]) is None
+
+    # The status filter's links, and what each shows.
+    for status, label in (("failed", "Failed"), ("delivered", "Delivered"), ("pending", "Pending")):
+        assert page.has_link(f"?status={status}"), status
+        filtered = ui.page(f"/admin/webhooks/?status={status}")
+        ids = delivery_ids(filtered)
+        assert (stuck["id"] in ids) == (status == "failed"), (status, ids)
+        assert (sent["id"] in ids) == (status == "delivered"), (status, ids)
+        assert f'<li class="selected"><a href="?status={status}" aria-current="true">{label}</a>' in filtered.html
+    # A status it does not know, or a page past the last, shows the whole list (?e=1), as lists do.
+    for query in ("status=bogus", "p=100000", "p=-1"):
+        resp = ui.get(f"/admin/webhooks/?{query}")
+        assert resp.status_code == 302 and location_path(resp) == "/admin/webhooks/?e=1", query
+    assert "were not valid" in ui.page("/admin/webhooks/?e=1").text
+    assert ui.page("/admin/webhooks/?p=junk").status == 200
+
+    # Retry: the form's POST, which needs its CSRF token.
+    page = ui.page("/admin/webhooks/?status=failed")
+    form = retry_form(page, stuck["id"])
+    assert ("status", "failed") in form.fields
+    refused = ui.post(form.action, form.data(csrfmiddlewaretoken=None))
+    assert refused.status_code == 403 and "CSRF verification failed" in Page(refused).text
+    assert [e for e in body(staff.get("/api/webhooks/events/?status=failed"), 200) if e["id"] == stuck["id"]]
+    resp = ui.post(form.action, form.data())
+    assert resp.status_code == 302 and location_path(resp) == "/admin/webhooks/?status=failed"
+    after = ui.page("/admin/webhooks/?status=failed")
+    assert message_of(after) == ("success", f"The webhook delivery “{stuck['id']}” will be sent again.")
+    receiving.wait_for(lambda rs: [r for r in rs if r.get("ok") and r["json"]["data"].get("id") == failing["id"]],
+                       what="the event sent again")
+    assert delivery_of(staff, failing["id"], "delivered")["id"] == stuck["id"]
+    assert stuck["id"] not in delivery_ids(ui.page("/admin/webhooks/?status=failed"))
+
+    # Sent again already, or never there: the console's 404 page.
+    token = form.value("csrfmiddlewaretoken")
+    for path in (form.action, "/admin/webhooks/999999999/retry/", "/admin/webhooks/abc/retry/"):
+        resp = ui.post(path, {"csrfmiddlewaretoken": token})
+        assert resp.status_code == 404 and resp.headers["Content-Type"].startswith("text/html"), path
+    # The wrong methods.
+    resp = ui.get(form.action)
+    assert resp.status_code == 405 and resp.headers["Allow"] == "POST"
+    resp = ui.post("/admin/webhooks/", {"csrfmiddlewaretoken": token})
+    assert resp.status_code == 405 and resp.headers["Allow"] == "GET, HEAD"
+
+
+# --------------------------------------------------------------------------------------------
 # Durability and several instances
 
 
@@ -427,6 +597,93 @@ def test_two_instances_on_one_postgresql_send_each_event_once(world):
     assert len(ids) == 40 and len(set(ids)) == 40
     for mid, expected in posted.items():
         assert [r["json"]["data"]["id"] for r in of_meeting(requests, mid)] == expected
+
+
+# --------------------------------------------------------------------------------------------
+# TLS
+
+
+def self_signed(directory, name, alt_names):
+    """A self-signed certificate and its key, made with the openssl command line."""
+    cert, key = os.path.join(directory, f"{name}.pem"), os.path.join(directory, f"{name}-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", f"/CN={name}", "-addext", f"subjectAltName={alt_names}"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def test_https_endpoints_are_verified_against_the_trusted_certificates(world):
+    receiver, instance = world
+    if shutil.which("openssl") is None:
+        pytest.fail("the openssl command line is missing (scripts/install-deps installs it)")
+    tmp = tempfile.mkdtemp(prefix="castera-tls-")
+    try:
+        trusted = self_signed(tmp, "trusted", "IP:127.0.0.1,DNS:localhost")
+        unknown = self_signed(tmp, "unknown", "IP:127.0.0.1,DNS:localhost")  # signed by nobody trusted
+        elsewhere = self_signed(tmp, "elsewhere", "DNS:elsewhere.example")  # trusted, another name
+        bundle = os.path.join(tmp, "trusted-bundle.pem")
+        with open(bundle, "w") as out:
+            for cert in (trusted[0], elsewhere[0]):
+                with open(cert) as f:
+                    out.write(f.read())
+        by_ip = receiver(tls=trusted)
+        by_name = receiver(tls=trusted, host="localhost")
+        refused = receiver(tls=unknown)
+        misnamed = receiver(tls=elsewhere)
+        misnamed_by_name = receiver(tls=elsewhere, host="localhost")
+        # OpenSSL's SSL_CERT_FILE names the trusted certificates instead of the system's file.
+        castera = instance([by_ip.url, by_name.url, refused.url, misnamed.url, misnamed_by_name.url],
+                           SSL_CERT_FILE=bundle, CASTERA_WEBHOOK_RETRY_BASE_SECONDS="0.2")
+        owner, staff = castera.client("owner"), castera.client("staff")
+        m = owner.create_meeting(title="Over TLS")
+        msg = owner.post_message(m["id"], "encrypted")
+
+        # (a) Both names of the trusted receiver get the events, signed as over http.
+        for ok in (by_ip, by_name):
+            ok.wait_for(lambda rs: len(of_meeting([r for r in rs if r.get("ok")], m["id"])) == 2,
+                        what=f"the events at {ok.url}")
+            events = of_meeting(ok.snapshot(), m["id"])
+            assert [r["json"]["type"] for r in events] == ["meeting.created", "message.created"]
+            assert events[1]["json"]["data"] == msg
+            assert verify([{"headers": headers_of(r), "body": r["body"]} for r in events]) == ["ok", "ok"]
+
+        # (b) An unknown certificate, or a trusted one for another name: retried, never delivered,
+        # the listing saying why; the receivers never see a request.
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            rows = [e for e in body(staff.get("/api/webhooks/events/?status=pending"), 200) if e["meeting"] == m["id"]]
+            stuck = {e["endpoint"]: e for e in rows if e["type"] == "meeting.created"}
+            if len(stuck) == 3 and all(e["attempts"] >= 2 for e in stuck.values()):
+                break
+            time.sleep(0.1)
+        assert set(stuck) == {refused.url, misnamed.url, misnamed_by_name.url}, rows
+        for e in stuck.values():
+            assert e["attempts"] >= 2 and e["last_status"] is None and e["delivered_at"] is None, e
+        # OpenSSL's reason, after what failed.
+        assert stuck[refused.url]["last_error"] == "TLS: certificate verify failed: self-signed certificate"
+        assert stuck[misnamed.url]["last_error"] == "TLS: certificate verify failed: IP address mismatch"
+        assert stuck[misnamed_by_name.url]["last_error"] == "TLS: certificate verify failed: hostname mismatch"
+        delivered = [e for e in body(staff.get("/api/webhooks/events/?status=delivered"), 200)
+                     if e["meeting"] == m["id"]]
+        assert {e["endpoint"] for e in delivered} == {by_ip.url, by_name.url}
+        assert refused.snapshot() == misnamed.snapshot() == misnamed_by_name.snapshot() == []
+
+        # Without the setting the system's trust store decides, and it does not know that
+        # certificate: the trusted receiver is refused too.
+        alone = receiver(tls=trusted)
+        system_only = instance([alone.url], SSL_CERT_FILE=None, SSL_CERT_DIR=None)
+        n = system_only.client("owner").create_meeting(title="System store")
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            rows = [e for e in body(staff.get("/api/webhooks/events/?status=pending"), 200)
+                    if e["meeting"] == n["id"] and e["attempts"] >= 1]
+            if rows:
+                break
+            time.sleep(0.1)
+        assert rows and rows[0]["last_error"] == "TLS: certificate verify failed: self-signed certificate", rows
+        assert alone.snapshot() == []
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------

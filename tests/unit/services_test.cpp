@@ -260,6 +260,33 @@ TEST_F(ServicesTest, OnlyTheConsoleAndCasteraItselfManageUsers) {
     EXPECT_FALSE(run_task(store.find_user(made->id)));
 }
 
+TEST_F(ServicesTest, DeletingAUserAnnouncesEachOfTheirMeetingsAsDeletedInTheSameCommit) {
+    User owner = add_user("owner@example.com"), other = add_user("other@example.com");
+    User staff = add_user("staff@example.com");
+    staff.is_staff = true;
+    Meeting first = add_meeting(owner, "First"), second = add_meeting(owner, "Second");
+    Meeting theirs = add_meeting(other, "Not theirs");
+    User admin = add_user("admin@example.com", "", "admin");
+    EXPECT_EQ(refused(run_task(svc.accounts.delete_user(admin, owner))), Refusal::Kind::forbidden);
+    EXPECT_TRUE(events.staged.empty() && events.published.empty()) << "a refusal tells nobody";
+
+    int before = store.commits;
+    ASSERT_TRUE(run_task(svc.accounts.delete_user(Actor::console(staff), owner)));
+    EXPECT_EQ(store.commits, before + 1) << "the events are staged into the deletion's own commit";
+    EXPECT_TRUE(std::holds_alternative<write::DeleteUser>(store.last_commit.back()));
+    for (const auto* moment : {&events.staged, &events.published}) {
+        ASSERT_EQ(moment->size(), 2u);
+        const auto& a = std::get<events::MeetingDeleted>((*moment)[0]);
+        const auto& b = std::get<events::MeetingDeleted>((*moment)[1]);
+        EXPECT_EQ(a.meeting.id, first.id);
+        EXPECT_EQ(a.meeting.title, "First") << "the meeting as it was";
+        EXPECT_EQ(b.meeting.id, second.id);
+        EXPECT_EQ(a.by, staff.id);
+    }
+    EXPECT_FALSE(run_task(store.find_meeting(first.id)));
+    EXPECT_TRUE(run_task(store.find_meeting(theirs.id)));
+}
+
 TEST_F(ServicesTest, TokensAreShownOnceAndPrivateToTheirOwner) {
     User owner = add_user("owner@example.com"), other = add_user("other@example.com");
     auto made = run_task(svc.accounts.create_token(owner, false, "ci", std::nullopt));

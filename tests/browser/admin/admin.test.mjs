@@ -1,9 +1,11 @@
 // The admin console in real headless Chromium (Debian's /usr/bin/chromium, driven by
-// playwright-core): staff login, search, filter, edit, delete with confirmation, on a desktop
-// and on a phone-sized viewport, by keyboard where a person would use one. With
-// CASTERA_SCREENSHOTS=<dir> it also saves the index, a list and a change page of each.
+// playwright-core): staff login, search, filter, edit, delete with confirmation, and a failed
+// webhook delivery sent again, on a desktop and on a phone-sized viewport, by keyboard where a
+// person would use one. With CASTERA_SCREENSHOTS=<dir> it also saves the index, a list, a
+// change page and the webhook deliveries of each.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
 import { startCastera } from './castera.mjs';
 
@@ -29,16 +31,16 @@ after(async () => {
   await castera?.stop();
 });
 
-async function signIn(page) {
-  await page.goto(castera.url + '/admin/meetings/meeting/');
+async function signIn(page, server = castera) {
+  await page.goto(server.url + '/admin/meetings/meeting/');
   assert.match(page.url(), /\/admin\/login\/\?next=/);
   // By keyboard: the email field has the focus, Tab goes to the password, Enter submits.
   await page.waitForFunction(() => document.activeElement?.id === 'id_username');
-  await page.keyboard.type(castera.staff.email);
+  await page.keyboard.type(server.staff.email);
   await page.keyboard.press('Tab');
-  await page.keyboard.type(castera.staff.password);
+  await page.keyboard.type(server.staff.password);
   await page.keyboard.press('Enter');
-  await page.waitForURL(castera.url + '/admin/meetings/meeting/');
+  await page.waitForURL(server.url + '/admin/meetings/meeting/');
 }
 
 async function screenshot(page, name, viewport) {
@@ -117,6 +119,87 @@ for (const [viewport, options] of Object.entries(VIEWPORTS)) {
     await context.close();
   });
 }
+
+// A webhook receiver that refuses (500) the events of meetings named "Budget review" until
+// told to take them, and takes every other one.
+async function startReceiver() {
+  const receiver = { refusing: true, received: [] };
+  receiver.server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => {
+      const refused = receiver.refusing && body.includes('Budget review');
+      receiver.received.push({ body, refused });
+      res.writeHead(refused ? 500 : 204).end();
+    });
+  });
+  await new Promise((done) => receiver.server.listen(0, '127.0.0.1', done));
+  receiver.url = `http://127.0.0.1:${receiver.server.address().port}/hooks`;
+  return receiver;
+}
+
+async function waitFor(what, check, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await check();
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('a failed webhook delivery is sent again from the console (desktop and phone)', async () => {
+  const receiver = await startReceiver();
+  const hooked = await startCastera({
+    CASTERA_WEBHOOK_URLS: receiver.url, CASTERA_WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    CASTERA_WEBHOOK_RETRY_BASE_SECONDS: '0.2', CASTERA_WEBHOOK_TIMEOUT_SECONDS: '1',
+    CASTERA_WEBHOOK_MAX_AGE_HOURS: '0.0003' });  // an event refused for about a second has failed
+  const deliveries = async (status) => hooked.api('GET', `/api/webhooks/events/?status=${status}`);
+  try {
+    const standup = await hooked.api('POST', '/api/meetings/', { title: 'Team standup', scheduled_date: '2030-03-01T09:00:00Z' });
+    await hooked.api('POST', `/api/meetings/${standup.id}/messages/`, { content: 'Notes are in the doc.' });
+    await hooked.api('POST', '/api/meetings/', { title: 'Design review', scheduled_date: '2030-03-02T14:00:00Z' });
+    for (const [viewport, options] of Object.entries(VIEWPORTS)) {
+      receiver.refusing = true;
+      const budget = await hooked.api('POST', '/api/meetings/', {
+        title: `Budget review (${viewport})`, scheduled_date: '2030-03-03T10:00:00Z' });
+      const failed = await waitFor('the refused event to fail', async () =>
+        (await deliveries('failed')).find((e) => e.meeting === budget.id));
+      await waitFor('the other events', async () => (await deliveries('pending')).length === 0);
+
+      const context = await browser.newContext({ viewport: { width: options.width, height: options.height },
+                                                 isMobile: options.isMobile, hasTouch: options.hasTouch });
+      const page = await context.newPage();
+      await signIn(page, hooked);
+      await page.goto(hooked.url + '/admin/');
+      await page.getByRole('link', { name: 'Deliveries' }).click();
+      await page.waitForURL(hooked.url + '/admin/webhooks/');
+      assert.equal(await page.locator('h1').textContent(), 'Webhook deliveries');
+      await screenshot(page, 'webhooks', viewport);
+
+      // Nothing on the page is wider than the screen: the rows are cards on a phone.
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 1, `the deliveries are ${overflow}px wider than the ${viewport} screen`);
+
+      // The filter's "Failed", then the delivery's Retry button.
+      await page.getByRole('link', { name: 'Failed', exact: true }).click();
+      await page.waitForURL(/\?status=failed$/);
+      assert.ok((await page.locator('#result_list tbody th').allTextContents()).includes(String(failed.id)));
+      receiver.refusing = false;
+      await page.getByRole('button', { name: `Retry delivery ${failed.id}` }).click();
+      await page.waitForURL(/\/admin\/webhooks\/\?status=failed$/);
+      assert.equal(await page.locator('.messagelist li').textContent(),
+                   `The webhook delivery “${failed.id}” will be sent again.`);
+      await waitFor('the delivery sent again', async () =>
+        (await deliveries('delivered')).find((e) => e.id === failed.id));
+      assert.ok(receiver.received.some((r) => !r.refused && r.body.includes(`Budget review (${viewport})`)));
+      await context.close();
+    }
+  } finally {
+    await hooked.stop();
+    receiver.server.close();
+  }
+});
 
 test('every form control can be reached by the keyboard with a visible focus', async () => {
   const context = await browser.newContext({ viewport: VIEWPORTS.desktop });

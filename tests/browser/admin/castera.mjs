@@ -1,5 +1,6 @@
 // A castera of its own for the browser tests: a throwaway SQLite database, a staff member made
-// with the command line, `castera serve` on a free port, stopped at the end.
+// with the command line, `castera serve` on a free port (with `settings` added to its
+// environment), stopped at the end.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -19,11 +20,12 @@ function freePort() {
   });
 }
 
-export async function startCastera() {
+export async function startCastera(settings = {}) {
   const bin = process.env.CASTERA_BIN || join(REPO, 'build', 'castera');
   const dir = mkdtempSync(join(tmpdir(), 'castera-browser-'));
   const env = { ...process.env, CASTERA_DATABASE_URL: `sqlite:${join(dir, 'castera.db')}`, DJANGO_DEBUG: 'True',
-                DJANGO_SECRET_KEY: 'browser-tests-only-' + 'x'.repeat(48), CASTERA_PASSWORD_ITERATIONS: '1000' };
+                DJANGO_SECRET_KEY: 'browser-tests-only-' + 'x'.repeat(48), CASTERA_PASSWORD_ITERATIONS: '1000',
+                ...settings };
   for (const name of Object.keys(env)) if (name.toLowerCase().endsWith('_proxy')) delete env[name];
   const staff = { email: 'staff@example.com', password: 'browser-staff-pass' };
   for (const args of [['migrate'], ['createuser', '--email', staff.email, '--password-stdin', '--staff', '--superuser',
