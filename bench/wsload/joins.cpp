@@ -14,6 +14,7 @@
 
 #include "proc.hpp"
 #include "scenarios.hpp"
+#include "ws_conn.hpp"
 
 namespace wsload {
 namespace {
