@@ -24,20 +24,11 @@ http::Response settings_response(const RoomSettings& s) {
     return res;
 }
 
-http::Response detail_response(std::string_view detail) {
-    http::Response res;
-    JsonWriter w(res.body);
-    w.begin_object();
-    w.field("detail", detail);
-    w.end_object();
-    return res;
-}
-
 Task<http::Response> moderate(RequestContext& ctx, ModerationAction action) {
     auto done = co_await ctx.services().rooms.moderate(ctx.caller(), ctx.path_meeting(), ctx.path_user, action);
     if (!done) co_return refusal_response(done.refusal());
     if (done->state) co_return object_response(200, *done->state, write_participant_state);
-    co_return detail_response(done->detail);
+    co_return http::detail_response(200, done->detail);
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 
 namespace castera::http {
 
-Response error_response(unsigned status, std::string_view detail) {
+Response detail_response(unsigned status, std::string_view detail) {
     Response res;
     res.status = status;
     res.body.reserve(detail.size() + 16);

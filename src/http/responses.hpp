@@ -8,8 +8,9 @@
 
 namespace castera::http {
 
-// {"detail": "..."} with the status.
-Response error_response(unsigned status, std::string_view detail);
+// {"detail": "..."} with the status: DRF's shape for errors and for plain answers alike.
+Response detail_response(unsigned status, std::string_view detail);
+inline Response error_response(unsigned status, std::string_view detail) { return detail_response(status, detail); }
 // {"<field>": ["<message>"]} with 400.
 Response validation_error_response(std::string_view field, std::string_view message);
 // A body that is already JSON.
