@@ -21,14 +21,18 @@ void write_meeting(JsonWriter& w, const Meeting& m) {
     w.end_object();
 }
 
-void write_message(JsonWriter& w, const Message& m) {
-    w.begin_object();
+void write_message_fields(JsonWriter& w, const Message& m) {
     w.field("id", m.id);
     w.field("meeting", m.meeting_id);
     w.field("user", m.user_id);
     w.field("user_email", m.user_email);
     w.field("content", m.content);
     w.field("timestamp", iso8601_text(m.timestamp).view());
+}
+
+void write_message(JsonWriter& w, const Message& m) {
+    w.begin_object();
+    write_message_fields(w, m);
     w.end_object();
 }
 

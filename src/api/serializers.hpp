@@ -14,6 +14,8 @@ namespace castera::api {
 
 void write_meeting(JsonWriter& w, const Meeting& m);
 void write_message(JsonWriter& w, const Message& m);
+// Its fields alone, for objects that carry more (the chat frame adds its type).
+void write_message_fields(JsonWriter& w, const Message& m);
 void write_recording(JsonWriter& w, const Recording& r);
 void write_participant_state(JsonWriter& w, const ParticipantState& s);
 void write_me(JsonWriter& w, const User& u);

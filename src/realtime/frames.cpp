@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "api/serializers.hpp"
 #include "realtime/ice_servers.hpp"
 #include "util/json_writer.hpp"
 #include "util/time.hpp"
@@ -33,12 +34,7 @@ void write_flags(JsonWriter& w, const ParticipantState& s) {
 void write_chat(JsonWriter& w, const Message& m) {
     w.begin_object();
     w.field("type", "chat");
-    w.field("id", m.id);
-    w.field("meeting", m.meeting_id);
-    w.field("user", m.user_id);
-    w.field("user_email", m.user_email);
-    w.field("content", m.content);
-    w.field("timestamp", iso8601_text(m.timestamp).view());
+    api::write_message_fields(w, m);  // the REST message's shape, typed
     w.end_object();
 }
 
