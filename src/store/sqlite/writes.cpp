@@ -102,6 +102,19 @@ RoomSettings room_settings_of(Connection& db, Id meeting) {
     return out;
 }
 
+// A user marked in one of a meeting's room tables (banned, admitted): `insert` names the table
+// and its columns; marking twice is a no-op. True when the mark is new.
+bool mark_in_room(Connection& db, std::string_view insert, Id meeting, Id user, Id by) {
+    db.prepare(std::string(insert) +
+               "VALUES (?1, ?2, nullif(?3, 0), ?4) ON CONFLICT (meeting_id, user_id) DO NOTHING")
+        .bind(1, meeting)
+        .bind(2, user)
+        .bind(3, by)
+        .bind(4, format_db(now_utc()))
+        .run();
+    return db.changes() > 0;
+}
+
 // ?2, ?3: the flags to set, NULL for those left as they are.
 RoomSettings set_room_settings(Connection& db, const write::SetRoomSettings& w) {
     Statement statement = db.prepare(
@@ -390,28 +403,16 @@ struct Apply {
     }
     WriteResult operator()(write::SetRoomSettings& w) { return set_room_settings(db, w); }
     WriteResult operator()(write::BanFromRoom& w) {
-        db.prepare("INSERT INTO castera_room_ban (meeting_id, user_id, banned_by_id, created_at) "
-                   "VALUES (?1, ?2, nullif(?3, 0), ?4) ON CONFLICT (meeting_id, user_id) DO NOTHING")
-            .bind(1, w.meeting)
-            .bind(2, w.user)
-            .bind(3, w.by)
-            .bind(4, format_db(now_utc()))
-            .run();
-        return db.changes() > 0;
+        return mark_in_room(db, "INSERT INTO castera_room_ban (meeting_id, user_id, banned_by_id, created_at) ", w.meeting,
+                            w.user, w.by);
     }
     WriteResult operator()(write::UnbanFromRoom& w) {
         db.prepare("DELETE FROM castera_room_ban WHERE meeting_id = ?1 AND user_id = ?2").bind(1, w.meeting).bind(2, w.user).run();
         return db.changes() > 0;
     }
     WriteResult operator()(write::AdmitToRoom& w) {
-        db.prepare("INSERT INTO castera_room_admission (meeting_id, user_id, admitted_by_id, created_at) "
-                   "VALUES (?1, ?2, nullif(?3, 0), ?4) ON CONFLICT (meeting_id, user_id) DO NOTHING")
-            .bind(1, w.meeting)
-            .bind(2, w.user)
-            .bind(3, w.by)
-            .bind(4, format_db(now_utc()))
-            .run();
-        return db.changes() > 0;
+        return mark_in_room(db, "INSERT INTO castera_room_admission (meeting_id, user_id, admitted_by_id, created_at) ",
+                            w.meeting, w.user, w.by);
     }
     WriteResult operator()(write::LogAdminAction& w) {
         AdminLogEntry& e = w.entry;
