@@ -22,6 +22,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::seconds kOpenTimeout{20};
 constexpr std::chrono::seconds kWelcomeWait{20};
+constexpr std::chrono::seconds kCloseWait{5};
 
 // One lane: its connection of the moment, and the welcome it waits for.
 struct Lane final : Listener {
@@ -33,11 +34,15 @@ struct Lane final : Listener {
         welcome_bytes = payload.size();
         timer.cancel();
     }
-    void on_closed(WsConn&) override { timer.cancel(); }
+    void on_closed(WsConn&) override {
+        closed = true;
+        timer.cancel();
+    }
 
     Worker& worker;
     boost::asio::steady_timer timer;
     bool welcomed = false;
+    bool closed = false;
     std::size_t welcome_bytes = 0;
     std::vector<std::int64_t> latencies_ns;
     std::size_t failed = 0;
@@ -65,7 +70,15 @@ asio::awaitable<void> run_lane(Lane& lane, const JoinPlan& plan, std::size_t cou
             ++lane.failed;
         } else {
             lane.latencies_ns.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started).count());
+            // The closing handshake, to its end: a socket closed with frames still unread goes
+            // out as a reset, which the server rightly takes for a lost connection (held for a
+            // resume, still in the room), not for a leave.
+            lane.closed = false;
             conn->send_raw(goodbye);
+            lane.timer.expires_after(kCloseWait);
+            boost::system::error_code ec;
+            if (!lane.closed)
+                co_await lane.timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
         }
         conn->close();
     }
