@@ -223,6 +223,52 @@ TEST_F(OpenPostgresStoreTest, AStatementHeldUpDoesNotHoldUpTheOthers) {
     EXPECT_LT(steady_clock::now() - started, seconds(5));
 }
 
+// Another instance claims a meeting's first event while this one is claiming the meeting: this
+// one must not take the events behind it (sent before the first, they would arrive out of
+// order). The other claim is still uncommitted when this claim starts and commits while this
+// claim waits for its row, the moment a single statement's snapshot would still see the first
+// event free.
+TEST_F(OpenPostgresStoreTest, AMeetingsEventsAreNotClaimedBehindAnotherInstancesClaimOfItsFirst) {
+    User a = user("a@example.com");
+    Meeting m = meeting(a.id, "ordered");
+    Transaction enqueue;
+    for (std::string body : {"first", "second", "third"}) {
+        write::EnqueueWebhook w;
+        w.event = WebhookEvent{.event_id = "msg_" + body, .endpoint = "http://h", .type = "test",
+                               .meeting_id = m.id, .body = body, .created_at = now_utc()};
+        enqueue.add(std::move(w));
+    }
+    run_task(store_->commit(std::move(enqueue)));
+    admin_->exec("BEGIN");
+    admin_->exec("UPDATE " + schema_ + ".castera_webhook_event SET claimed_by = 'other', claimed_until = "
+                 "now() + interval '1 minute' WHERE body = 'first'");
+    std::vector<Task<std::vector<std::string>>> tasks;
+    tasks.push_back([](Store& store, Id meeting) -> Task<std::vector<std::string>> {
+        TimePoint now = now_utc();
+        Transaction claim;
+        auto ref = claim.add(write::ClaimWebhooks{"this", now, now + seconds(10), 10, "http://h", meeting});
+        Committed done = co_await store.commit(std::move(claim));
+        std::vector<std::string> bodies;
+        for (const WebhookEvent& e : done.take<std::vector<WebhookEvent>>(ref)) bodies.push_back(e.body);
+        co_return bodies;
+    }(*store_, m.id));
+    tasks.push_back([](Admin& admin, std::string application) -> Task<std::vector<std::string>> {
+        // Once the claim waits for the first event's row lock, the other instance commits.
+        auto executor = co_await boost::asio::this_coro::executor;
+        for (int i = 0; i < 500; ++i) {
+            std::string waiting = admin.exec("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" +
+                                             application + "' AND wait_event_type = 'Lock'");
+            if (waiting != "0") break;
+            boost::asio::steady_timer pause(executor, milliseconds(10));
+            co_await pause.async_wait(boost::asio::use_awaitable);
+        }
+        admin.exec("COMMIT");
+        co_return std::vector<std::string>{};
+    }(*admin_, application_));
+    auto results = run_together(std::move(tasks));
+    EXPECT_EQ(results[0].get(), std::vector<std::string>{});
+}
+
 TEST_F(PostgresStoreTest, MigrateLeavesADjangoDatabaseAlone) {
     // A users table as Django made it, with a column castera does not know.
     admin_->exec("CREATE TABLE " + schema_ +

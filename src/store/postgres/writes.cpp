@@ -150,6 +150,17 @@ const Statement kClaimWebhooks{
     "ORDER BY e.id LIMIT $4 FOR UPDATE SKIP LOCKED) AND status = 'pending' "
     "AND (claimed_until IS NULL OR claimed_until < $2) RETURNING " + std::string(sql::kWebhookColumns),
     kWrites};
+// Before claiming a meeting's events, its first pending event's row is locked (waiting for an
+// instance that is claiming or finishing it), so that the claim, the next statement, takes its
+// snapshot after that instance's commit. In one statement the snapshot would be older than the
+// lock: the first event seen free, skipped once found claimed, and the events behind it taken
+// and sent before it. Every claim of a meeting's events locks its first one, so none can
+// slip in between.
+const Statement kLockFirstWebhook{
+    "lock_first_webhook",
+    "SELECT id FROM castera_webhook_event WHERE status = 'pending' AND endpoint = $1 AND meeting_id = $2 "
+    "ORDER BY id LIMIT 1 FOR UPDATE",
+    kWrites};
 // One endpoint's and meeting's first pending events, when the first is due and free; each row
 // is checked again as it is once locked (another instance may have claimed it meanwhile).
 const Statement kClaimWebhook{
@@ -480,8 +491,13 @@ WritePlan::WritePlan(Transaction& transaction, unsigned django_tables) : transac
                 } else if constexpr (std::is_same_v<W, write::ClaimWebhooks>) {
                     p.add(write.instance).add(write.now).add(write.until).add(write.limit);
                     p.add(write.endpoint);
-                    if (write.meeting) p.add(*write.meeting);
-                    add(write.meeting ? kClaimWebhook : kClaimWebhooks, std::move(p));
+                    if (write.meeting) {
+                        Params first;
+                        add(kLockFirstWebhook, std::move(first.add(write.endpoint).add(*write.meeting)));
+                        add(kClaimWebhook, std::move(p.add(*write.meeting)));
+                    } else {
+                        add(kClaimWebhooks, std::move(p));
+                    }
                 } else if constexpr (std::is_same_v<W, write::FinishWebhook>) {
                     p.add(write.id).add(write.instance).add(write.status).add(write.attempts);
                     p.add(write.next_attempt_at).add(write.last_status).add(write.last_error).add(write.at);
@@ -589,8 +605,9 @@ struct Decode {
     WriteResult operator()(write::UnbanFromRoom&) { return found(); }
     WriteResult operator()(write::AdmitToRoom&) { return found(); }
     WriteResult operator()(write::EnqueueWebhook&) { return std::monostate{}; }
-    WriteResult operator()(write::ClaimWebhooks&) {
-        return read_all<WebhookEvent>(result(), read_webhook_event);
+    WriteResult operator()(write::ClaimWebhooks& w) {
+        // A meeting's claim comes after the lock of its first event.
+        return read_all<WebhookEvent>(result(w.meeting ? 1 : 0), read_webhook_event);
     }
     WriteResult operator()(write::FinishWebhook&) { return found(); }
     WriteResult operator()(write::RetryWebhook&) { return found(); }
