@@ -269,6 +269,36 @@ TEST_F(OpenPostgresStoreTest, AMeetingsEventsAreNotClaimedBehindAnotherInstances
     EXPECT_EQ(results[0].get(), std::vector<std::string>{});
 }
 
+// UPDATE ... RETURNING gives rows in the order it met them on disk, not by id: a claimed batch
+// must still come back oldest first, the order the worker sends it in. The rows are rewritten
+// newest first here, so that the table holds them in the opposite order.
+TEST_F(OpenPostgresStoreTest, AClaimedBatchComesBackOldestFirstWhateverTheRowsOrderOnDisk) {
+    User a = user("a@example.com");
+    Meeting m = meeting(a.id, "batch");
+    Transaction enqueue;
+    for (int i = 0; i < 32; ++i) {
+        write::EnqueueWebhook w;
+        std::string body = std::to_string(100 + i);
+        w.event = WebhookEvent{.event_id = "msg_" + body, .endpoint = "http://h", .type = "test",
+                               .meeting_id = m.id, .body = body, .created_at = now_utc()};
+        enqueue.add(std::move(w));
+    }
+    run_task(store_->commit(std::move(enqueue)));
+    std::string table = schema_ + ".castera_webhook_event";
+    for (int i = 31; i >= 0; --i)
+        admin_->exec("UPDATE " + table + " SET attempts = 0 WHERE body = '" + std::to_string(100 + i) + "'");
+    admin_->exec("ANALYZE " + table);
+    TimePoint now = now_utc();
+    Transaction claim;
+    auto ref = claim.add(write::ClaimWebhooks{"this", now, now + seconds(10), 32, "http://h", m.id});
+    std::vector<std::string> bodies;
+    for (const WebhookEvent& e : run_task(store_->commit(std::move(claim))).take<std::vector<WebhookEvent>>(ref))
+        bodies.push_back(e.body);
+    std::vector<std::string> expected;
+    for (int i = 0; i < 32; ++i) expected.push_back(std::to_string(100 + i));
+    EXPECT_EQ(bodies, expected);
+}
+
 TEST_F(PostgresStoreTest, MigrateLeavesADjangoDatabaseAlone) {
     // A users table as Django made it, with a column castera does not know.
     admin_->exec("CREATE TABLE " + schema_ +

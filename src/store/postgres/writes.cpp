@@ -1,5 +1,6 @@
 #include "store/postgres/writes.hpp"
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 
@@ -606,8 +607,12 @@ struct Decode {
     WriteResult operator()(write::AdmitToRoom&) { return found(); }
     WriteResult operator()(write::EnqueueWebhook&) { return std::monostate{}; }
     WriteResult operator()(write::ClaimWebhooks& w) {
-        // A meeting's claim comes after the lock of its first event.
-        return read_all<WebhookEvent>(result(w.meeting ? 1 : 0), read_webhook_event);
+        // A meeting's claim comes after the lock of its first event. RETURNING gives the rows
+        // in the order the UPDATE met them (on disk, or out of a hash), and a batch is sent in
+        // the order it is given: oldest first, by id.
+        auto claimed = read_all<WebhookEvent>(result(w.meeting ? 1 : 0), read_webhook_event);
+        std::sort(claimed.begin(), claimed.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+        return claimed;
     }
     WriteResult operator()(write::FinishWebhook&) { return found(); }
     WriteResult operator()(write::RetryWebhook&) { return found(); }
