@@ -9,6 +9,7 @@
 #include <array>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string_view>
 
 #include "store/models.hpp"
@@ -32,6 +33,15 @@ inline constexpr std::string_view kTokenColumns =
 inline constexpr std::string_view kWebhookColumns =
     "id, event_id, endpoint, type, meeting_id, body, created_at, status, attempts, next_attempt_at, last_status, "
     "last_error, delivered_at";
+// The WHERE clause that lists the outbox's rows of one status ("" for all), with the status
+// written out so that its partial index serves the query. Any other status is refused.
+inline std::string_view webhook_status_condition(std::string_view status) {
+    if (status.empty()) return "";
+    if (status == "pending") return " WHERE status = 'pending'";
+    if (status == "failed") return " WHERE status = 'failed'";
+    if (status == "delivered") return " WHERE status = 'delivered'";
+    throw std::invalid_argument("unknown webhook event status");
+}
 inline constexpr std::string_view kMessageSelect =
     "SELECT m.id, m.meeting_id, m.user_id, u.email, m.content, m.timestamp "
     "FROM meetings_message m JOIN users_user u ON u.id = m.user_id ";

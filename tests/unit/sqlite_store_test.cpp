@@ -1,6 +1,7 @@
 // What only the SQLite store has (the change stamp, grouped writer commits); the contract
 // both stores keep is in store_contract_test.cpp.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -76,6 +77,41 @@ TEST_F(SqliteStoreTest, ChangeStampMovesWithEveryWriteAndOnlyThen) {
 
 // Writes queued together share a commit; one that fails (a taken email) fails alone, and
 // every other write of the same commit is there afterwards.
+// A database from before version 7 has the outbox's old indexes, which every insert paid for:
+// migrating drops them and makes the partial ones.
+TEST_F(SqliteStoreTest, VersionSevenReplacesTheOutboxsOldIndexes) {
+    std::string path = (dir_ / "test.db").string();
+    auto exec = [&](const std::string& sql) {
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+        sqlite3_close(db);
+    };
+    auto indexes = [&] {
+        std::set<std::string> names;
+        sqlite3* db = nullptr;
+        sqlite3_open(path.c_str(), &db);
+        sqlite3_exec(
+            db, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'castera_webhook_event'",
+            [](void* out, int, char** values, char**) {
+                static_cast<std::set<std::string>*>(out)->insert(values[0]);
+                return 0;
+            },
+            &names, nullptr);
+        sqlite3_close(db);
+        return names;
+    };
+    // As version 6 left it.
+    exec("DROP INDEX castera_webhook_event_delivered; DROP INDEX castera_webhook_event_failed; "
+         "CREATE INDEX castera_webhook_event_pending ON castera_webhook_event (id) WHERE status = 'pending'; "
+         "CREATE INDEX castera_webhook_event_status ON castera_webhook_event (status, id); "
+         "DELETE FROM castera_schema_version WHERE version = 7");
+    factory_->migrate();
+    EXPECT_EQ(indexes(), (std::set<std::string>{"castera_webhook_event_queue", "castera_webhook_event_delivered",
+                                                "castera_webhook_event_failed"}));
+    EXPECT_EQ(run_task(store_->list_webhook_events("failed", 10, 0)).total, 0);
+}
+
 TEST_F(SqliteStoreTest, GroupedWritesFailOneByOne) {
     user("taken@example.com");
     boost::asio::io_context io;

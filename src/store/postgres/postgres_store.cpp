@@ -65,13 +65,33 @@ const Statement kListTokens{"list_api_tokens",
 const Statement kFindToken{"find_api_token", select(sql::kTokenColumns, "FROM castera_api_token WHERE key_hash = $1"),
                            kReads};
 
-const Statement kListWebhookEvents{
-    "list_webhook_events",
-    select(sql::kWebhookColumns, "FROM castera_webhook_event WHERE ($1 = '' OR status = $1) ORDER BY id DESC "
-                                 "LIMIT $2 OFFSET $3"),
-    kReads};
-const Statement kCountWebhookEvents{"count_webhook_events",
-                                    "SELECT count(*) FROM castera_webhook_event WHERE ($1 = '' OR status = $1)", kReads};
+// One listing and count per status, the status written out: a partial index serves only a
+// statement that names its condition.
+struct WebhookListing {
+    Statement rows;
+    Statement count;
+};
+const WebhookListing& webhook_listing(std::string_view status) {
+    static const std::array<WebhookListing, 4> listings = [] {
+        auto make = [](std::string_view status) {
+            std::string where(sql::webhook_status_condition(status));
+            std::string name = status.empty() ? "all" : std::string(status);
+            return WebhookListing{
+                Statement{"list_webhook_events_" + name,
+                          select(sql::kWebhookColumns,
+                                 "FROM castera_webhook_event" + where + " ORDER BY id DESC LIMIT $1 OFFSET $2"),
+                          kReads},
+                Statement{"count_webhook_events_" + name, "SELECT count(*) FROM castera_webhook_event" + where,
+                          kReads}};
+        };
+        return std::array<WebhookListing, 4>{make(""), make("pending"), make("failed"), make("delivered")};
+    }();
+    sql::webhook_status_condition(status);  // refuses an unknown status
+    if (status == "pending") return listings[1];
+    if (status == "failed") return listings[2];
+    if (status == "delivered") return listings[3];
+    return listings[0];
+}
 const Statement kWebhookBacklog{"webhook_backlog",
                                 "SELECT count(*), min(created_at) FROM castera_webhook_event WHERE status = 'pending'",
                                 kReads};
@@ -577,12 +597,12 @@ Task<std::vector<AdminLogEntry>> PostgresStore::list_admin_log(AdminLogQuery que
 
 Task<Page<WebhookEvent>> PostgresStore::list_webhook_events(std::string status, std::int64_t limit,
                                                             std::int64_t offset) {
+    const WebhookListing& listing = webhook_listing(status);
     Params params;
-    params.add(status).add(limit).add(offset);
-    Result rows = co_await run(kListWebhookEvents, params);
-    Params counted;
-    counted.add(std::move(status));
-    Result count = co_await run(kCountWebhookEvents, counted);
+    params.add(limit).add(offset);
+    Result rows = co_await run(listing.rows, params);
+    Params none;
+    Result count = co_await run(listing.count, none);
     Page<WebhookEvent> page;
     page.rows = read_all<WebhookEvent>(rows, read_webhook_event);
     page.total = count.integer(0, 0);

@@ -178,7 +178,17 @@ CREATE TABLE IF NOT EXISTS "castera_room_admission" (
 CREATE INDEX IF NOT EXISTS "castera_room_admission_user_id" ON "castera_room_admission" ("user_id");
 )sql";
 
-constexpr int kCurrentVersion = 6;
+// Version 7: the outbox's indexes cost an insert less (an insert touches only the queue; the
+// statuses a row ends in have partial indexes of their own), as in the SQLite store.
+constexpr const char* kVersion7 = R"sql(
+DROP INDEX IF EXISTS "castera_webhook_event_pending";
+DROP INDEX IF EXISTS "castera_webhook_event_status";
+CREATE INDEX IF NOT EXISTS "castera_webhook_event_delivered" ON "castera_webhook_event" ("delivered_at")
+  WHERE "status" = 'delivered';
+CREATE INDEX IF NOT EXISTS "castera_webhook_event_failed" ON "castera_webhook_event" ("id") WHERE "status" = 'failed';
+)sql";
+
+constexpr int kCurrentVersion = 7;
 
 // Serialises two castera processes migrating the same database at once.
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(7318459120463)";
@@ -238,6 +248,7 @@ void upgrade(PGconn* conn) {
     if (single_value(conn, "SELECT to_regclass('meetings_meeting')::text") &&
         !single_value(conn, "SELECT to_regclass('castera_room_ban')::text"))
         execute(conn, kVersion6);
+    if (version < 7) execute(conn, kVersion7);
     if (version < kCurrentVersion)
         execute(conn, ("INSERT INTO castera_schema_version (version) VALUES (" + std::to_string(kCurrentVersion) +
                        ")").c_str());

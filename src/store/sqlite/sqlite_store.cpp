@@ -429,15 +429,15 @@ Task<Committed> SqliteStore::counted(LoopGauge* gauge, Task<Committed> commit) {
 Task<Page<WebhookEvent>> SqliteStore::list_webhook_events(std::string status, std::int64_t limit,
                                                           std::int64_t offset) {
     Page<WebhookEvent> page;
-    std::string where = status.empty() ? "" : " WHERE status = ?1";
+    // The status is written into the SQL: a partial index serves only a query that names its
+    // condition (a bound parameter could be anything).
+    std::string where(sql::webhook_status_condition(status));
     Statement rows = db_->prepare(std::string("SELECT ").append(sql::kWebhookColumns)
                                       .append(" FROM castera_webhook_event").append(where)
-                                      .append(" ORDER BY id DESC LIMIT ?2 OFFSET ?3"));
-    if (!status.empty()) rows.bind(1, status);
-    rows.bind(2, limit).bind(3, offset);
+                                      .append(" ORDER BY id DESC LIMIT ?1 OFFSET ?2"));
+    rows.bind(1, limit).bind(2, offset);
     while (rows.step()) page.rows.push_back(read_webhook_event(rows));
     Statement count = db_->prepare("SELECT count(*) FROM castera_webhook_event" + where);
-    if (!status.empty()) count.bind(1, status);
     if (count.step()) page.total = count.column_int(0);
     co_return page;
 }
