@@ -819,6 +819,38 @@ TEST_P(StoreContract, WebhookClaimsTakeEachMeetingsFirstEventUnderALease) {
     EXPECT_TRUE(delivered[0].delivered_at.has_value());
 }
 
+// A scan gives each meeting's first event only, and only where that one is due and free: a
+// meeting whose first event waits for its retry, or is leased, gives nothing, however many
+// events wait behind it.
+TEST_P(StoreContract, AWebhookScanTakesOnlyFirstEventsThatAreDueAndFree) {
+    User ada = user("ada@example.com");
+    Meeting waiting = meeting(ada.id, "waiting");
+    Meeting leased = meeting(ada.id, "leased");
+    Meeting free = meeting(ada.id, "free");
+    Transaction tx;
+    for (int i = 0; i < 40; ++i) tx.add(webhook("http://h", waiting.id, "w" + std::to_string(i)));
+    tx.add(webhook("http://h", leased.id, "l0"));
+    tx.add(webhook("http://h", leased.id, "l1"));
+    tx.add(webhook("http://h", free.id, "f0"));
+    tx.add(webhook("http://h", free.id, "f1"));
+    run_task(store_->commit(std::move(tx)));
+    auto w0 = claim(*store_, "http://h", waiting.id);
+    ASSERT_EQ(w0.size(), 10u);  // the claim's limit
+    Transaction release;
+    release.add(write::FinishWebhook{.id = w0[0].id, .instance = "a", .status = "pending", .attempts = 1,
+                                     .next_attempt_at = now_utc() + seconds(60), .at = now_utc()});
+    for (std::size_t i = 1; i < w0.size(); ++i)
+        release.add(write::FinishWebhook{.id = w0[i].id, .instance = "a", .status = "pending", .attempts = 0,
+                                         .next_attempt_at = w0[i].next_attempt_at, .at = now_utc()});
+    run_task(store_->commit(std::move(release)));
+    EXPECT_EQ(bodies(claim(*store_, "http://h", leased.id, now_utc(), "b")), (std::vector<std::string>{"l0", "l1"}));
+    EXPECT_EQ(bodies(claim(*store_, "http://h", std::nullopt)), (std::vector<std::string>{"f0"}));
+    EXPECT_TRUE(claim(*store_, "http://h", std::nullopt).empty());
+    // A minute later the retry is due and the leases have lapsed: each meeting's first again.
+    EXPECT_EQ(bodies(claim(*store_, "http://h", std::nullopt, now_utc() + seconds(61))),
+              (std::vector<std::string>{"w0", "l0", "f0"}));
+}
+
 // A failed event can be made pending again; delivered ones are pruned after the retention and
 // old pending ones fail.
 TEST_P(StoreContract, WebhookRetriesAndPruning) {

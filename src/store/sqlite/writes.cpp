@@ -139,13 +139,21 @@ void bind_optional_int(Statement& statement, int index, const std::optional<std:
 }
 
 // The first pending event of each endpoint and meeting, due and held by no live lease. SQLite
-// runs one write at a time, so claiming needs no row locks.
+// runs one write at a time, so claiming needs no row locks. The meetings with pending events
+// are walked through the queue index one after the other (a recursive step to the next
+// meeting id): a scan costs a few index seeks per meeting, where looking at every pending
+// event held the writer for 100 ms at a backlog of 80,000.
 constexpr const char* kClaimAny =
     "UPDATE castera_webhook_event SET claimed_by = ?1, claimed_until = ?3 WHERE id IN ("
-    "SELECT e.id FROM castera_webhook_event e WHERE e.status = 'pending' AND e.endpoint = ?5 AND e.next_attempt_at <= ?2 "
-    "AND (e.claimed_until IS NULL OR e.claimed_until < ?2) AND NOT EXISTS (SELECT 1 FROM castera_webhook_event p "
-    "WHERE p.status = 'pending' AND p.endpoint = e.endpoint AND p.meeting_id = e.meeting_id AND p.id < e.id) "
-    "ORDER BY e.id LIMIT ?4) RETURNING ";
+    "WITH RECURSIVE m(meeting_id) AS ("
+    "SELECT (SELECT meeting_id FROM castera_webhook_event WHERE status = 'pending' AND endpoint = ?5 "
+    "ORDER BY meeting_id LIMIT 1) "
+    "UNION ALL SELECT (SELECT x.meeting_id FROM castera_webhook_event x WHERE x.status = 'pending' AND "
+    "x.endpoint = ?5 AND x.meeting_id > m.meeting_id ORDER BY x.meeting_id LIMIT 1) FROM m WHERE m.meeting_id IS NOT NULL) "
+    "SELECT h.id FROM m JOIN castera_webhook_event h ON h.id = (SELECT f.id FROM castera_webhook_event f "
+    "WHERE f.status = 'pending' AND f.endpoint = ?5 AND f.meeting_id = m.meeting_id ORDER BY f.id LIMIT 1) "
+    "WHERE h.next_attempt_at <= ?2 AND (h.claimed_until IS NULL OR h.claimed_until < ?2) "
+    "ORDER BY h.id LIMIT ?4) RETURNING ";
 // One endpoint's and meeting's first pending events, when the first is due and free: found
 // through the queue index, however long that meeting's queue.
 constexpr const char* kClaimOne =
