@@ -828,7 +828,7 @@ TEST_P(StoreContract, AWebhookScanTakesOnlyFirstEventsThatAreDueAndFree) {
     Meeting leased = meeting(ada.id, "leased");
     Meeting free = meeting(ada.id, "free");
     Transaction tx;
-    for (int i = 0; i < 40; ++i) tx.add(webhook("http://h", waiting.id, "w" + std::to_string(i)));
+    for (int i = 0; i < 40; ++i) tx.add(webhook("http://h", waiting.id, std::string("w").append(std::to_string(i))));
     tx.add(webhook("http://h", leased.id, "l0"));
     tx.add(webhook("http://h", leased.id, "l1"));
     tx.add(webhook("http://h", free.id, "f0"));
