@@ -22,6 +22,18 @@ TEST(JsonWriter, WritesCompactObjectsInOrder) {
     EXPECT_EQ(out, R"({"id":7,"title":"Stand-up","description":null,"list":[true,-3]})");
 }
 
+// Found by fuzz/http_request: a Content-Type that is not UTF-8, echoed in the 415's detail,
+// made an answer that no JSON parser accepts.
+TEST(JsonWriter, ReplacesWhatIsNotUtf8SoThatTheOutputStaysJson) {
+    std::string out;
+    // A stray continuation byte, a truncated sequence, an overlong '/', a surrogate, a code
+    // point beyond U+10FFFF, then well-formed 2-, 3- and 4-byte characters that stay as they are.
+    append_json_string(out, "a\xb9" "b\xe2\x82 \xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+    const std::string r = "\xef\xbf\xbd";
+    EXPECT_EQ(out, "\"a" + r + "b" + r + r + " " + r + r + " " + r + r + r + " " + r + r + r + r +
+                       " \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
+}
+
 TEST(JsonWriter, EscapesAsPythonsJsonDumps) {
     std::string out;
     append_json_string(out, "q\"b\\n\n\t\x01 é \xe2\x80\xa8");
