@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "util/json_writer.hpp"
+#include "validation/fields.hpp"
 
 namespace castera {
 namespace {
@@ -32,6 +33,17 @@ TEST(JsonWriter, ReplacesWhatIsNotUtf8SoThatTheOutputStaysJson) {
     const std::string r = "\xef\xbf\xbd";
     EXPECT_EQ(out, "\"a" + r + "b" + r + r + " " + r + r + " " + r + r + r + " " + r + r + r + r +
                        " \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
+}
+
+// Found by fuzz/json_fields: PATCH .../room/ names each unknown field's error after the field,
+// and the name went into the document unescaped (a quote in it wrote JSON of the client's).
+TEST(JsonWriter, FieldErrorsNamedByTheClientAreEscaped) {
+    validation::FieldErrors errors;
+    errors.add("x\":[\"injected\"],\"y", "Unknown field.");
+    std::string out;
+    JsonWriter w(out);
+    errors.write_json(w);
+    EXPECT_EQ(out, R"({"x\":[\"injected\"],\"y":["Unknown field."]})");
 }
 
 TEST(JsonWriter, EscapesAsPythonsJsonDumps) {
