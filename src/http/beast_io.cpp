@@ -8,6 +8,8 @@
 #include <array>
 #include <charconv>
 
+#include "http/responses.hpp"
+
 namespace castera::http {
 namespace {
 
@@ -53,8 +55,21 @@ void append_header(std::string& out, std::string_view name, std::string_view val
     out.append("\r\n");
 }
 
-// The status line and header block, written by hand: Beast's field container and serializer
-// cost more than the rest of a small request's handling.
+}  // namespace
+
+Response read_error_response(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) return error_response(413, "Request body is too large.");
+    if (ec == bhttp::error::header_limit) return error_response(431, "Request header fields are too large.");
+    return error_response(400, "Malformed HTTP request.");
+}
+
+bool has_valid_host(const BeastRequest::header_type& header) {
+    const std::size_t hosts = header.count(bhttp::field::host);
+    return header.version() >= 11 ? hosts == 1 : hosts <= 1;
+}
+
+// Written by hand: Beast's field container and serializer cost more than the rest of a small
+// request's handling.
 std::string response_head(const Response& res, unsigned version, bool keep_alive) {
     std::string head;
     head.reserve(256 + res.headers.size() * 64);
@@ -79,8 +94,6 @@ std::string response_head(const Response& res, unsigned version, bool keep_alive
     head.append("\r\n");
     return head;
 }
-
-}  // namespace
 
 Task<void> write_response(beast::tcp_stream& stream, Response res, unsigned version, bool keep_alive,
                           bool head) {

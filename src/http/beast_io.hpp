@@ -16,6 +16,16 @@ using BeastRequest = boost::beast::http::request<boost::beast::http::string_body
 // A view of `req`; valid while `req` and `remote` live.
 Request make_request_view(const BeastRequest& req, std::string_view remote);
 
+// The answer to a request that could not be read (413, 431 or 400); the connection closes after it.
+Response read_error_response(boost::beast::error_code ec);
+
+// RFC 9112 section 3.2: an HTTP/1.1 request has exactly one Host field, and no request has
+// two; anything else is a 400 (two Hosts could route one way and authenticate another).
+bool has_valid_host(const BeastRequest::header_type& header);
+
+// The status line and header block of `res` as write_response sends them.
+std::string response_head(const Response& res, unsigned version, bool keep_alive);
+
 // Writes `res` (headers only for HEAD); errors are left to the next read to notice.
 Task<void> write_response(boost::beast::tcp_stream& stream, Response res, unsigned version,
                           bool keep_alive, bool head = false);

@@ -102,20 +102,6 @@ Task<void> upgrade(beast::tcp_stream&& stream, BeastRequest&& req, const std::st
                             .request_id = request_id});
 }
 
-// Answers a request that could not be read; the connection is closed after it.
-Response read_error_response(beast::error_code ec) {
-    if (ec == bhttp::error::body_limit) return error_response(413, "Request body is too large.");
-    if (ec == bhttp::error::header_limit) return error_response(431, "Request header fields are too large.");
-    return error_response(400, "Malformed HTTP request.");
-}
-
-// RFC 9112 section 3.2: an HTTP/1.1 request has exactly one Host field, and no request has
-// two; anything else is a 400 (two Hosts could route one way and authenticate another).
-bool has_valid_host(const bhttp::request_parser<bhttp::string_body>::value_type& header) {
-    const std::size_t hosts = header.count(bhttp::field::host);
-    return header.version() >= 11 ? hosts == 1 : hosts <= 1;
-}
-
 bool is_quiet_close(beast::error_code ec) {
     return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
            ec == asio::error::operation_aborted || ec == beast::error::timeout ||

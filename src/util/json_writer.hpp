@@ -29,6 +29,14 @@ public:
         first_ = true;
     }
 
+    // Writes a name that came from outside (a client's field name) escaped as any string is.
+    void escaped_key(std::string_view name) {
+        separate();
+        write_string(name);
+        out_.push_back(':');
+        first_ = true;
+    }
+
     void value(std::string_view s) { separate(); write_string(s); }
     void value(const char* s) { value(std::string_view(s)); }
     void value(const std::string& s) { value(std::string_view(s)); }

@@ -77,7 +77,8 @@ std::vector<std::string> FieldErrors::messages(std::string_view field) const {
 void FieldErrors::write_json(JsonWriter& w) const {
     w.begin_object();
     for (const auto& [name, messages] : errors_) {
-        w.key(name);
+        // Escaped: an unknown field's error is named after what the client sent.
+        w.escaped_key(name);
         w.begin_array();
         for (const auto& m : messages) w.value(m);
         w.end_array();

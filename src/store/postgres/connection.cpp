@@ -375,6 +375,8 @@ struct Connection::Pending {
 // Takes a statement out of the connection's books when its coroutine ends early (a loop
 // shutting down destroys suspended coroutines): nothing may point into a destroyed frame.
 struct Connection::Forget {
+    // Spelled out: clang 14 cannot make an aggregate from parentheses (std::make_unique).
+    Forget(Connection& c, Pending& p) : connection(c), pending(p) {}
     Connection& connection;
     Pending& pending;
     bool scheduled_send = false;
