@@ -33,6 +33,17 @@ inline constexpr std::string_view kTokenColumns =
 inline constexpr std::string_view kWebhookColumns =
     "id, event_id, endpoint, type, meeting_id, body, created_at, status, attempts, next_attempt_at, last_status, "
     "last_error, delivered_at";
+// Schema version 7, the same on both backends: an outbox insert touches only the queue index,
+// and the statuses a row ends in have partial indexes of their own (pruning the delivered,
+// listing the failed).
+inline constexpr const char* kOutboxIndexesVersion7 = R"sql(
+DROP INDEX IF EXISTS "castera_webhook_event_pending";
+DROP INDEX IF EXISTS "castera_webhook_event_status";
+CREATE INDEX IF NOT EXISTS "castera_webhook_event_delivered" ON "castera_webhook_event" ("delivered_at")
+  WHERE "status" = 'delivered';
+CREATE INDEX IF NOT EXISTS "castera_webhook_event_failed" ON "castera_webhook_event" ("id") WHERE "status" = 'failed';
+)sql";
+
 // The WHERE clause that lists the outbox's rows of one status ("" for all), with the status
 // written out so that its partial index serves the query. Any other status is refused.
 inline std::string_view webhook_status_condition(std::string_view status) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "store/postgres/connection.hpp"
+#include "store/sql_shared.hpp"
 
 namespace castera::postgres {
 namespace {
@@ -180,13 +181,7 @@ CREATE INDEX IF NOT EXISTS "castera_room_admission_user_id" ON "castera_room_adm
 
 // Version 7: the outbox's indexes cost an insert less (an insert touches only the queue; the
 // statuses a row ends in have partial indexes of their own), as in the SQLite store.
-constexpr const char* kVersion7 = R"sql(
-DROP INDEX IF EXISTS "castera_webhook_event_pending";
-DROP INDEX IF EXISTS "castera_webhook_event_status";
-CREATE INDEX IF NOT EXISTS "castera_webhook_event_delivered" ON "castera_webhook_event" ("delivered_at")
-  WHERE "status" = 'delivered';
-CREATE INDEX IF NOT EXISTS "castera_webhook_event_failed" ON "castera_webhook_event" ("id") WHERE "status" = 'failed';
-)sql";
+constexpr const char* kVersion7 = sql::kOutboxIndexesVersion7;
 
 constexpr int kCurrentVersion = 7;
 

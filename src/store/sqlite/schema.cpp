@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "store/sql_shared.hpp"
+
 namespace castera::sqlite {
 namespace {
 
@@ -171,13 +173,7 @@ CREATE INDEX IF NOT EXISTS "castera_room_admission_user_id" ON "castera_room_adm
 // path (a chat posted): an insert now touches only the queue. The statuses a row ends in have
 // partial indexes of their own (pruning the delivered, listing the failed); listing the
 // pending goes through the queue.
-constexpr const char* kVersion7 = R"sql(
-DROP INDEX IF EXISTS "castera_webhook_event_pending";
-DROP INDEX IF EXISTS "castera_webhook_event_status";
-CREATE INDEX IF NOT EXISTS "castera_webhook_event_delivered" ON "castera_webhook_event" ("delivered_at")
-  WHERE "status" = 'delivered';
-CREATE INDEX IF NOT EXISTS "castera_webhook_event_failed" ON "castera_webhook_event" ("id") WHERE "status" = 'failed';
-)sql";
+constexpr const char* kVersion7 = sql::kOutboxIndexesVersion7;
 
 constexpr int kCurrentVersion = 7;
 
