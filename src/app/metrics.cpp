@@ -105,6 +105,11 @@ void write_http(Exposition& out, const CounterRegistry& registry) {
 void write_counters(Exposition& out, const CounterTotals& t, const ProcessCounters& p) {
     out.family("castera_http_requests_in_flight", "gauge", "HTTP requests being handled.");
     out.sample("castera_http_requests_in_flight", {}, t.requests_in_flight);
+    out.family("castera_http_connections", "gauge", "Open client connections, HTTP and WebSocket.");
+    out.sample("castera_http_connections", {}, p.connections_open.load(std::memory_order_relaxed));
+    out.family("castera_http_connections_shed_total", "counter",
+               "Connections refused with 503 because castera held its most (CASTERA_MAX_CONNECTIONS).");
+    out.sample("castera_http_connections_shed_total", {}, p.connections_shed.load(std::memory_order_relaxed));
     out.family("castera_websocket_connections", "gauge", "Open WebSocket connections, by protocol.");
     out.sample("castera_websocket_connections", {{"protocol", "compat"}}, t.websockets_compat);
     out.sample("castera_websocket_connections", {{"protocol", "castera.v2"}}, t.websockets_typed);

@@ -157,6 +157,15 @@ void read_limits(Config& c) {
     if (auto v = env("CASTERA_KEEP_ALIVE_SECONDS"))
         c.keep_alive_timeout =
             std::chrono::seconds(parse_integer_setting("CASTERA_KEEP_ALIVE_SECONDS", *v, 1, 3600));
+    if (auto v = env("CASTERA_MAX_HEADER_BYTES"))
+        c.max_header_bytes = static_cast<std::size_t>(
+            parse_integer_setting("CASTERA_MAX_HEADER_BYTES", *v, 1024, 1 << 20));
+    if (auto v = env("CASTERA_HEADER_TIMEOUT_SECONDS"))
+        c.header_timeout = std::chrono::seconds(parse_integer_setting("CASTERA_HEADER_TIMEOUT_SECONDS", *v, 1, 3600));
+    if (auto v = env("CASTERA_BODY_TIMEOUT_SECONDS"))
+        c.body_timeout = std::chrono::seconds(parse_integer_setting("CASTERA_BODY_TIMEOUT_SECONDS", *v, 1, 3600));
+    if (auto v = env("CASTERA_MAX_CONNECTIONS"))
+        c.max_connections = parse_integer_setting("CASTERA_MAX_CONNECTIONS", *v, 0, 100000000);
     if (auto v = env("CASTERA_WS_MAX_FRAME_BYTES"))
         c.ws_max_frame_bytes = static_cast<std::size_t>(
             parse_integer_setting("CASTERA_WS_MAX_FRAME_BYTES", *v, 128, 16 << 20));

@@ -59,7 +59,14 @@ struct Config {
     // Limits.
     std::size_t max_body_bytes = 1 << 20;
     std::size_t max_header_bytes = 16 << 10;
-    std::chrono::seconds keep_alive_timeout{60};
+    std::chrono::seconds keep_alive_timeout{60};  // idle between two requests of a connection
+    // A request's header, from its first byte (a new connection's first request: from the
+    // connection's opening), and its body, whole: a slow client holds a connection this long.
+    std::chrono::seconds header_timeout{10};
+    std::chrono::seconds body_timeout{30};
+    // Open connections (HTTP and WebSocket) at most; beyond it a new one gets 503 and is
+    // closed. 0: the descriptor limit less a reserve for the database, Redis and webhooks.
+    std::int64_t max_connections = 0;
     std::size_t ws_max_frame_bytes = 64 << 10;
     std::size_t ws_max_queued_frames = 256;  // per connection, before a slow reader is dropped
     double ws_messages_per_second = 20;      // per connection, sustained

@@ -16,8 +16,10 @@
 #endif
 #include <sys/resource.h>
 
+#include <array>
 #include <atomic>
 #include <thread>
+#include <utility>
 
 #include "api/router.hpp"
 #include "http/beast_io.hpp"
@@ -108,18 +110,63 @@ bool is_quiet_close(beast::error_code ec) {
            ec == asio::error::connection_reset || ec == bhttp::error::partial_message;
 }
 
-// One connection, request after request (keep-alive), until close, error or upgrade.
-Task<void> serve_connection(beast::tcp_stream stream, Loop& loop, const Config& config) {
+// An open connection, HTTP or WebSocket, counted across the loops (one add at the accept and
+// one sub at the close: nothing per request).
+class OpenConnection {
+public:
+    explicit OpenConnection(ProcessCounters& c) : counters_(&c) {
+        counters_->connections_open.fetch_add(1, std::memory_order_relaxed);
+    }
+    OpenConnection(OpenConnection&& other) noexcept : counters_(std::exchange(other.counters_, nullptr)) {}
+    OpenConnection& operator=(OpenConnection&&) = delete;
+    ~OpenConnection() {
+        if (counters_) counters_->connections_open.fetch_sub(1, std::memory_order_relaxed);
+    }
+
+private:
+    ProcessCounters* counters_;
+};
+
+// Parses what `buffer` already holds of a request's header; the rest is read within the header
+// timeout. Parsing first means a keep-alive request that came whole in one read costs no
+// second trip through the loop.
+Task<beast::error_code> read_header(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                    bhttp::request_parser<bhttp::string_body>& parser, const Config& config) {
+    beast::error_code ec;
+    std::size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec && ec != bhttp::error::need_more) co_return ec;
+    if (parser.is_header_done()) co_return beast::error_code{};
+    stream.expires_after(config.header_timeout);
+    auto [read_error, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
+    (void)n;
+    co_return read_error;
+}
+
+// One connection, request after request (keep-alive), until close, error or upgrade. A new
+// connection has the header timeout to send its first byte, a kept one the keep-alive time;
+// from its first byte a request's header has the header timeout, and its body the body
+// timeout. A slow client holds one connection that long, and is closed without an answer.
+Task<void> serve_connection(beast::tcp_stream stream, Loop& loop, const Config& config, OpenConnection) {
     beast::error_code ignored;
     auto endpoint = stream.socket().remote_endpoint(ignored);
     std::string remote = ignored ? std::string() : endpoint.address().to_string();
     beast::flat_buffer buffer;
+    bool first = true;
     while (!g_stopping) {
+        if (buffer.size() == 0) {
+            stream.expires_after(first ? config.header_timeout : config.keep_alive_timeout);
+            // As Beast sizes its reads: 512 bytes into an empty buffer, so that an idle
+            // connection costs little, more once the buffer has grown.
+            auto [ec, n] = co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)), use_tuple);
+            if (ec) break;  // closed, reset, or silent too long: nobody to answer
+            buffer.commit(n);
+        }
+        first = false;
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
         parser.body_limit(config.max_body_bytes);
-        stream.expires_after(config.keep_alive_timeout);
-        auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
+        beast::error_code ec = co_await read_header(stream, buffer, parser, config);
         if (ec) {
             if (!is_quiet_close(ec)) co_await write_response(stream, read_error_response(ec), 11, false);
             break;
@@ -137,7 +184,8 @@ Task<void> serve_connection(beast::tcp_stream stream, Loop& loop, const Config& 
         }
         // A request without a body is complete with its header: no second trip through the loop.
         if (!parser.is_done()) {
-            stream.expires_after(std::chrono::seconds(30));
+            stream.expires_after(config.body_timeout);
+            std::size_t n = 0;
             std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
         }
         if (ec) {
@@ -166,6 +214,45 @@ Task<void> serve_connection(beast::tcp_stream stream, Loop& loop, const Config& 
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
+// Descriptors kept for what is not a client connection: the database's files or connections,
+// Redis, webhook deliveries, connections being shed.
+constexpr std::int64_t kReservedDescriptors = 512;
+// Shed connections lingering at once (beyond: closed at once, maybe without their answer).
+constexpr std::int64_t kMostLingering = 256;
+constexpr std::string_view kTooManyConnections =
+    "HTTP/1.1 503 Service Unavailable\r\nServer: castera\r\nContent-Type: application/json\r\n"
+    "Content-Length: 39\r\nRetry-After: 1\r\nConnection: close\r\n\r\n{\"detail\":\"Too many open connections.\"}";
+static_assert(kTooManyConnections.size() - kTooManyConnections.find("\r\n\r\n") - 4 == 39);
+
+std::int64_t connection_limit(const Config& config) {
+    if (config.max_connections > 0) return config.max_connections;
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 1 << 20;
+    return std::max<std::int64_t>(static_cast<std::int64_t>(limit.rlim_cur) - kReservedDescriptors, 16);
+}
+
+// A connection over the limit: told 503 and closed. It lingers up to a second reading what the
+// client sent, so that closing with unread bytes does not reset the connection before the
+// client reads its answer.
+Task<void> shed(tcp::socket socket, ProcessCounters& counters) {
+    counters.connections_shed.fetch_add(1, std::memory_order_relaxed);
+    beast::error_code ec;
+    socket.non_blocking(true, ec);
+    socket.send(asio::buffer(kTooManyConnections), 0, ec);
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    if (counters.connections_lingering.fetch_add(1, std::memory_order_relaxed) < kMostLingering) {
+        beast::tcp_stream stream(std::move(socket));
+        stream.expires_after(std::chrono::seconds(1));
+        std::array<char, 4096> sink;
+        for (;;) {
+            auto [read_error, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+            (void)n;
+            if (read_error) break;
+        }
+    }
+    counters.connections_lingering.fetch_sub(1, std::memory_order_relaxed);
+}
+
 tcp::acceptor open_acceptor(asio::io_context& io, const Config& config) {
     beast::error_code ec;
     auto address = asio::ip::make_address(config.host, ec);
@@ -182,8 +269,12 @@ tcp::acceptor open_acceptor(asio::io_context& io, const Config& config) {
     return acceptor;
 }
 
-// Accepts connections and hands them to the loops in turn, each socket made on its loop.
-Task<void> accept_loop(tcp::acceptor& acceptor, std::vector<std::unique_ptr<Loop>>& loops, const Config& config) {
+// Accepts connections and hands them to the loops in turn, each socket made on its loop; over
+// the connection limit, a new one is shed with 503.
+Task<void> accept_loop(tcp::acceptor& acceptor, std::vector<std::unique_ptr<Loop>>& loops, App& app) {
+    const Config& config = app.config;
+    ProcessCounters& counters = app.counters.process;
+    const std::int64_t most = connection_limit(config);
     std::size_t next = 0;
     while (acceptor.is_open()) {
         Loop& loop = *loops[next++ % loops.size()];
@@ -195,8 +286,13 @@ Task<void> accept_loop(tcp::acceptor& acceptor, std::vector<std::unique_ptr<Loop
             co_await pause.async_wait(use_tuple);
             continue;
         }
+        if (counters.connections_open.load(std::memory_order_relaxed) >= most) {
+            asio::co_spawn(loop.io, shed(std::move(socket), counters), asio::detached);
+            continue;
+        }
         socket.set_option(tcp::no_delay(true), ec);
-        asio::co_spawn(loop.io, serve_connection(beast::tcp_stream(std::move(socket)), loop, config), asio::detached);
+        asio::co_spawn(loop.io, serve_connection(beast::tcp_stream(std::move(socket)), loop, config, OpenConnection(counters)),
+                       asio::detached);
     }
 }
 
@@ -266,7 +362,7 @@ void serve(App& app, const std::function<void(unsigned short)>& on_listening) {
     if (on_listening) on_listening(acceptor.local_endpoint().port());
 
     asio::signal_set signals{main_io, SIGINT, SIGTERM};
-    asio::co_spawn(main_io, accept_loop(acceptor, loops, app.config), asio::detached);
+    asio::co_spawn(main_io, accept_loop(acceptor, loops, app), asio::detached);
     asio::co_spawn(main_io, stop_on_signal(signals, acceptor, app, loops), asio::detached);
 
     std::vector<std::thread> workers;

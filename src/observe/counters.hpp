@@ -40,6 +40,9 @@ struct ProcessCounters {
     std::atomic<std::uint64_t> bus_events_dropped{0};     // not published: Redis away or too slow
     std::atomic<std::uint64_t> bus_messages_malformed{0};
     std::atomic<std::uint64_t> log_lines_dropped{0};
+    std::atomic<std::int64_t> connections_open{0};      // HTTP and WebSocket, accepted and not closed
+    std::atomic<std::uint64_t> connections_shed{0};     // refused with 503: over the limit
+    std::atomic<std::int64_t> connections_lingering{0};  // shed, reading the client's last bytes
 };
 
 // The sum of every loop's counters.
