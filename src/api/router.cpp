@@ -342,6 +342,10 @@ Task<Response> answer(const http::Request& req, ApiDeps& deps, RequestTrace& tra
             co_return co_await admin::handle(req, console);
         }
         co_return co_await route_request(req, deps, trace);
+    } catch (const StoreFull& e) {
+        deps.counters.db_errors.add();
+        log::error("http", "the database's disk is full", {{"method", req.method_name}, {"path", req.path}, {"error", e.what()}});
+        co_return http::error_response(503, "The database's disk is full: changes cannot be stored until space is freed.");
     } catch (const StoreUnavailable& e) {
         deps.counters.db_errors.add();
         log::warning("http", "database unavailable", {{"method", req.method_name}, {"path", req.path}, {"error", e.what()}});
@@ -440,6 +444,10 @@ Task<std::variant<Response, UpgradeGrant>> admit_upgrade(const http::Request& re
     std::variant<Response, UpgradeGrant> decision;
     try {
         decision = co_await decide_upgrade(req, deps, trace);
+    } catch (const StoreFull& e) {
+        deps.counters.db_errors.add();
+        log::error("http", "the database's disk is full", {{"method", req.method_name}, {"path", req.path}, {"error", e.what()}});
+        co_return http::error_response(503, "The database's disk is full: changes cannot be stored until space is freed.");
     } catch (const StoreUnavailable& e) {
         deps.counters.db_errors.add();
         log::warning("http", "database unavailable", {{"path", req.path}, {"error", e.what()}});

@@ -28,6 +28,12 @@ struct StoreUnavailable : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// The database's storage is full: nothing more can be written until space is freed (503, with
+// a message that says so; reads go on).
+struct StoreFull : StoreUnavailable {
+    using StoreUnavailable::StoreUnavailable;
+};
+
 // A uniqueness constraint was violated (an email already taken, for example).
 struct StoreConflict : std::runtime_error {
     using std::runtime_error::runtime_error;

@@ -250,6 +250,8 @@ def slow_body(base_url, email, password, connections, seconds, byte_interval=1.0
 
 
 def websocket_upgrade(base_url, room_id, email, password):
+    """A castera.v2 connection on a raw socket; returns it and the bytes read past the 101's
+    header (the start of the welcome, often)."""
     host, port = host_port(base_url)
     sock = socket.create_connection((host, port), timeout=5)
     key = base64.b64encode(secrets.token_bytes(16)).decode()
@@ -265,7 +267,7 @@ def websocket_upgrade(base_url, room_id, email, password):
         answer += chunk
     if not answer.startswith(b"HTTP/1.1 101"):
         raise RuntimeError(answer[:200])
-    return sock
+    return sock, answer.split(b"\r\n\r\n", 1)[1]
 
 
 def masked_text_frame(text):
@@ -282,6 +284,36 @@ def masked_text_frame(text):
     return head + mask + masked
 
 
+class FrameReader:
+    """castera's (unmasked) text frames from a raw socket, as JSON."""
+
+    def __init__(self, sock, data=b""):
+        self.sock, self.data = sock, data
+
+    def frames(self):
+        try:
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.data += chunk
+        except TimeoutError:
+            pass
+        out = []
+        while len(self.data) >= 2:
+            n, at = self.data[1] & 0x7F, 2
+            if n == 126:
+                n, at = int.from_bytes(self.data[2:4], "big"), 4
+            elif n == 127:
+                n, at = int.from_bytes(self.data[2:10], "big"), 10
+            if len(self.data) < at + n:
+                break
+            opcode, payload = self.data[0] & 0x0F, self.data[at:at + n]
+            self.data = self.data[at + n:]
+            if opcode == 1:
+                out.append(json.loads(payload))
+        return out
+
+
 SLOW_READER_DROPS = 'castera_ws_dropped_total{reason="slow_reader"}'
 
 
@@ -290,8 +322,8 @@ def never_reading_websocket(base_url, room_id, reader, writer, frames, frame_byt
     `frame_bytes` into it. Returns the seconds until castera dropped the reader (its slow-reader
     counter went up), or None."""
     drops = metric(base_url, SLOW_READER_DROPS)
-    lazy = websocket_upgrade(base_url, room_id, *reader)
-    busy = websocket_upgrade(base_url, room_id, *writer)
+    lazy, _ = websocket_upgrade(base_url, room_id, *reader)
+    busy, _ = websocket_upgrade(base_url, room_id, *writer)
     busy.setblocking(False)
     started = time.monotonic()
     filler = "x" * frame_bytes

@@ -224,6 +224,14 @@ def test_bad_configuration_stops_startup_with_one_line(world):
     assert "CASTERA_MAX_BODY_BYTES" in one_line_error(res)
 
 
+@pytest.mark.parametrize("name,value", [("CASTERA_HEADER_TIMEOUT_SECONDS", "0"), ("CASTERA_BODY_TIMEOUT_SECONDS", "soon"),
+                                        ("CASTERA_MAX_CONNECTIONS", "-1"), ("CASTERA_MAX_HEADER_BYTES", "100")])
+def test_bad_limits_stop_startup_with_one_line(world, name, value):
+    env = dict(world.env, **{name: value})
+    res = run_cli(world.bin, env, "serve", "--host", "127.0.0.1", "--port", str(free_port()), timeout=15)
+    assert name in one_line_error(res)
+
+
 @pytest.mark.parametrize("name,value", [("CASTERA_LOG_LEVEL", "loud"), ("CASTERA_LOG_FORMAT", "xml"),
                                         ("CASTERA_ACCESS_LOG", "maybe"), ("CASTERA_METRICS_TOKEN", ""),
                                         ("CASTERA_METRICS_TOKEN", "two words")])

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.skipif(bool(postgres_test_url()), reason="transport lim
 HEADER_TIMEOUT = 2
 BODY_TIMEOUT = 2
 MAX_CONNECTIONS = 12000
+MAX_HEADER_BYTES = 8192
 PASSWORD = "slow-client-pass-1"
 # The probe's p99 while a scenario runs, at most: 10 times its idle p99, or 50 ms on a noisy
 # machine whose two cores also run the scenario's clients. A burst of 20,000 connections that
@@ -40,6 +41,7 @@ def crowd(tmp_path_factory):
                 "CASTERA_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT),
                 "CASTERA_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT),
                 "CASTERA_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
+                "CASTERA_MAX_HEADER_BYTES": str(MAX_HEADER_BYTES),
                 "CASTERA_WS_MAX_QUEUED_FRAMES": "8",
                 "CASTERA_WS_MESSAGES_PER_SECOND": "100000", "CASTERA_WS_MESSAGE_BURST": "100000",
                 "CASTERA_ACCESS_LOG": "False"})
@@ -94,6 +96,17 @@ def assert_back_to_idle(crowd):
     rss = sc.settle(lambda: sc.process_rss_kib(pid), crowd["rss"], slack, seconds=30)
     print(f"RSS {crowd['rss']} KiB before, {rss} KiB after; descriptors {crowd['fds']} -> {fds}")
     assert rss <= crowd["rss"] + slack, (rss, crowd["rss"])
+
+
+def test_the_header_limit_is_the_configured_one(crowd):
+    def status(header_bytes):
+        host, port = sc.host_port(crowd["base_url"])
+        head = f"GET /healthz HTTP/1.1\r\nHost: {host}:{port}\r\nX-Pad: {'a' * header_bytes}\r\n\r\n"
+        with sc.socket.create_connection((host, port), timeout=5) as s:
+            s.sendall(head.encode())
+            return int(s.recv(65536).split(b" ", 2)[1])
+    assert status(MAX_HEADER_BYTES - 512) == 200
+    assert status(MAX_HEADER_BYTES + 16) == 431
 
 
 def test_slowloris_is_closed_at_the_header_timeout_without_an_answer(crowd):

@@ -22,6 +22,8 @@ enum class Direction { read, write };
 
 // SQLSTATE unique_violation.
 constexpr std::string_view kUniqueViolation = "23505";
+// SQLSTATE class 53, insufficient resources: disk_full.
+constexpr std::string_view kDiskFull = "53100";
 
 // Asio's reactor is edge-triggered: readiness that arrived before a wait started would not wake
 // it. Asking the kernel first covers bytes libpq left unread in the socket.
@@ -350,6 +352,7 @@ void Connection::check(const Result& result, std::string_view what) {
     std::string message = one_line(PQresultErrorMessage(result.raw()));
     const char* state = PQresultErrorField(result.raw(), PG_DIAG_SQLSTATE);
     if (state && kUniqueViolation == state) throw StoreConflict("PostgreSQL: " + message);
+    if (state && kDiskFull == state) throw StoreFull("PostgreSQL: " + message);
     fail(what, message.empty() ? one_line(PQerrorMessage(conn_)) : message);
 }
 

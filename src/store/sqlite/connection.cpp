@@ -27,6 +27,7 @@ constexpr int kBusyTimeoutMs = 5000;
 void fail(sqlite3* db, int code, std::string_view what) {
     std::string message = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
     if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) throw StoreConflict(message);
+    if ((code & 0xff) == SQLITE_FULL) throw StoreFull(message);
     throw StoreUnavailable(message);
 }
 
@@ -186,6 +187,7 @@ void Connection::execute(const char* sql) {
         std::string message = error ? error : sqlite3_errstr(rc);
         sqlite3_free(error);
         if (rc == SQLITE_CONSTRAINT) throw StoreConflict(message);
+        if ((rc & 0xff) == SQLITE_FULL) throw StoreFull(message);
         throw StoreUnavailable(message);
     }
 }
