@@ -19,11 +19,13 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
 import websockets
 
+import slow_clients as sc
 from castera_helpers import Client, basic_header, body, closed_with, run, upgrade_refusal, welcome_of, ws_base
 from conftest import free_port, start_server, stop_server
 
@@ -684,6 +686,83 @@ def test_a_killed_instance_has_its_participants_announced_as_left(cluster):
         return elapsed
     elapsed = run(scenario(), timeout=90)
     assert elapsed <= DEATH_BOUND, f"the dead instance's participant left after {elapsed:.1f}s"
+
+
+def test_redis_killed_under_load_costs_only_the_cross_instance_window(cluster):
+    """Redis killed (SIGKILL) while REST writes go to both instances and a chat stream from A
+    is read on A and on B; started again 2 s later. REST never fails (it needs no Redis),
+    A's own room keeps its chats, and B gets A's chats again by itself, soon after Redis is back."""
+    owner, other = cluster.server.users["owner"], cluster.server.users["other"]
+    m = cluster.a.client("owner").create_meeting()
+    sender, rest = sc.websocket_upgrade(cluster.a.base_url, m["room_id"], owner.email, owner.password)
+    on_a, rest_a = sc.websocket_upgrade(cluster.a.base_url, m["room_id"], owner.email, owner.password)
+    on_b, rest_b = sc.websocket_upgrade(cluster.b.base_url, m["room_id"], other.email, other.password)
+    started = time.monotonic()
+    seen = {"a": [], "b": []}  # (seconds, n) of each chat received
+    rest_answers = []
+    stop = threading.Event()
+
+    def read(name, sock, data):
+        sock.settimeout(0.05)
+        reader = sc.FrameReader(sock, data)
+        while not stop.is_set():
+            for f in reader.frames():
+                if f.get("type") == "chat" and f.get("content", "").startswith("stream "):
+                    seen[name].append((time.monotonic() - started, int(f["content"].split()[1])))
+
+    def send():
+        n = 0
+        while not stop.is_set():
+            sender.sendall(sc.masked_text_frame(json.dumps({"type": "chat", "content": f"stream {n}"})))
+            n += 1
+            time.sleep(0.05)
+
+    def post(instance):
+        c = instance.client("owner")
+        while not stop.is_set():
+            try:
+                r = c.post(f"/api/meetings/{m['id']}/recordings/", json={"file_url": "https://example.com/r.mp4"},
+                           timeout=10)
+                rest_answers.append(r.status_code)
+            except Exception as e:  # noqa: BLE001 - a failure of the test
+                rest_answers.append(repr(e))
+            time.sleep(0.01)
+
+    threads = [threading.Thread(target=read, args=("a", on_a, rest_a)), threading.Thread(target=read, args=("b", on_b, rest_b)),
+               threading.Thread(target=send), threading.Thread(target=post, args=(cluster.a,)),
+               threading.Thread(target=post, args=(cluster.b,))]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1.5)
+        killed_at = time.monotonic() - started
+        cluster.redis.stop()
+        time.sleep(2)
+        cluster.redis.start()
+        back_at = time.monotonic() - started
+        for instance in (cluster.a, cluster.b):
+            instance.wait_bus("ok", 15)
+        time.sleep(2)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=10)
+        for s in (sender, on_a, on_b):
+            s.close()
+        if not cluster.redis.ping():
+            cluster.redis.start()
+    assert all(a == 201 for a in rest_answers), [a for a in rest_answers if a != 201][:5]
+    gaps_a = [b[0] - a[0] for a, b in zip(seen["a"], seen["a"][1:])]
+    assert max(gaps_a) < 1.0, "A's own room stalled while Redis was away"
+    before = [t for t, _ in seen["b"] if t < killed_at]
+    after = [t for t, _ in seen["b"] if t > back_at]
+    assert before and after, seen["b"][-5:]
+    print(f"Redis killed at {killed_at:.2f} s, back at {back_at:.2f} s: {len(rest_answers)} REST writes, all 201; "
+          f"A saw {len(seen['a'])} chats, longest gap {max(gaps_a):.3f} s; B's last before the kill at "
+          f"{before[-1]:.2f} s, first after Redis came back {after[0] - back_at:.2f} s after it")
+    assert after[0] - back_at < 5, "B did not get A's chats within 5 s of Redis's return"
+    for instance in (cluster.a, cluster.b):
+        assert instance.proc.poll() is None
 
 
 def test_without_redis_rooms_stay_local_and_recover_without_restart(cluster):
