@@ -19,6 +19,8 @@ constexpr std::string_view kDatetimeFormat =
     "Datetime has wrong format. Use one of these formats instead: "
     "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].";
 
+// DRF's DateTimeField when the time cannot be taken to UTC (Python's datetime overflows).
+constexpr std::string_view kDatetimeRange = "Datetime value out of the range.";
 // Python's str() of a float: shortest round-trip digits, always with a '.' or exponent.
 std::string python_float(double d) {
     char buf[64];
@@ -158,9 +160,10 @@ FieldValue<TimePoint> read_datetime(const boost::json::object& data, std::string
         return out;
     }
     std::optional<TimePoint> parsed;
-    if (v->is_string()) parsed = parse_iso8601(trim(v->get_string()));
+    bool out_of_range = false;
+    if (v->is_string()) parsed = parse_iso8601(trim(v->get_string()), &out_of_range);
     if (!parsed) {
-        errors.add(name, std::string(kDatetimeFormat));
+        errors.add(name, std::string(out_of_range ? kDatetimeRange : kDatetimeFormat));
         out.ok = false;
         return out;
     }
