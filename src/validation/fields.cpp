@@ -218,4 +218,31 @@ FieldValue<std::string> read_url(const boost::json::object& data, std::string_vi
     return out;
 }
 
+bool is_finite_json(const boost::json::value& v) {
+    if (v.is_double()) return std::isfinite(v.get_double());
+    if (v.is_array()) {
+        for (const auto& item : v.get_array())
+            if (!is_finite_json(item)) return false;
+    } else if (v.is_object()) {
+        for (const auto& [key, item] : v.get_object())
+            if (!is_finite_json(item)) return false;
+    }
+    return true;
+}
+
+bool is_storable_json(const boost::json::value& v) {
+    if (v.is_string()) return v.get_string().find('\0') == boost::json::string::npos;
+    if (v.is_array()) {
+        for (const auto& item : v.get_array())
+            if (!is_storable_json(item)) return false;
+        return true;
+    }
+    if (v.is_object()) {
+        for (const auto& [key, item] : v.get_object())
+            if (key.find('\0') != std::string_view::npos || !is_storable_json(item)) return false;
+        return true;
+    }
+    return is_finite_json(v);
+}
+
 }  // namespace castera::validation

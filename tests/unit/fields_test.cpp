@@ -66,5 +66,14 @@ TEST(Fields, ADatetimeThatLeavesTheYearsUtcCanHoldIsOutOfRange) {
     EXPECT_TRUE(malformed.messages("when")[0].starts_with("Datetime has wrong format."));
 }
 
+TEST(Fields, JsonTheDatabasesCanKeep) {
+    EXPECT_TRUE(validation::is_storable_json(boost::json::parse(R"({"sdp": "v=0", "n": [1, 2.5, null, {"k": "é"}]})")));
+    EXPECT_FALSE(validation::is_storable_json(boost::json::parse(R"({"sdp": "a\u0000b"})")));
+    EXPECT_FALSE(validation::is_storable_json(boost::json::parse(R"({"k\u0000": 1})")));
+    EXPECT_FALSE(validation::is_storable_json(boost::json::parse(R"([[{"n": 1e400}]])")));
+    EXPECT_TRUE(validation::is_finite_json(boost::json::parse(R"({"id": "a\u0000b"})")));
+    EXPECT_FALSE(validation::is_finite_json(boost::json::parse(R"({"id": [-1e400]})")));
+}
+
 }  // namespace
 }  // namespace castera
