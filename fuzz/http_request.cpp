@@ -147,7 +147,8 @@ void serve_connection(World& w, std::string_view rest) {
         parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
         parser.body_limit(config.max_body_bytes);
         beast::error_code ec = feed(parser, rest, [&] { return parser.is_header_done(); });
-        if (!ec && !http::has_valid_host(parser.get())) return check_answer(http::read_error_response(ec), 11, false);
+        if (!ec && (!http::has_valid_host(parser.get()) || !http::has_readable_framing(parser.get())))
+            return check_answer(http::read_error_response(ec), 11, false);
         if (!ec) ec = feed(parser, rest, [&] { return parser.is_done(); });
         if (ec) return check_answer(http::read_error_response(ec), 11, false);
         if (!serve_one(w, parser.get())) return;

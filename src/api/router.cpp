@@ -404,6 +404,8 @@ Task<std::variant<Response, UpgradeGrant>> decide_upgrade(const http::Request& r
     if (!found || !found->route->upgrade) co_return http::error_response(404, http::kNotFound);
     const Route& route = *found->route;
     const Access access = *route.upgrade;
+    // A malformed handshake is refused before anyone is looked up.
+    if (auto refused = http::websocket_handshake_refusal(req)) co_return std::move(*refused);
     // A room id that is not even a UUID names nothing, whoever asks.
     std::string room_id;
     if (!found->room.empty() && !parse_uuid(found->room, room_id)) co_return http::error_response(404, http::kNotFound);

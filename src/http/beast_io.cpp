@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 
 #include <array>
+#include <cctype>
 #include <charconv>
 
 #include "http/responses.hpp"
@@ -66,6 +67,30 @@ Response read_error_response(beast::error_code ec) {
 bool has_valid_host(const BeastRequest::header_type& header) {
     const std::size_t hosts = header.count(bhttp::field::host);
     return header.version() >= 11 ? hosts == 1 : hosts <= 1;
+}
+
+namespace {
+
+std::string_view trim_blanks(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+bool iequals_ascii(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    return true;
+}
+
+}  // namespace
+
+bool has_readable_framing(const BeastRequest::header_type& header) {
+    const std::size_t codings = header.count(bhttp::field::transfer_encoding);
+    if (codings == 0) return true;
+    return codings == 1 && header.version() >= 11 &&
+           iequals_ascii(trim_blanks(header[bhttp::field::transfer_encoding]), "chunked");
 }
 
 // Written by hand: Beast's field container and serializer cost more than the rest of a small

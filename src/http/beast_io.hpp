@@ -23,6 +23,12 @@ Response read_error_response(boost::beast::error_code ec);
 // two; anything else is a 400 (two Hosts could route one way and authenticate another).
 bool has_valid_host(const BeastRequest::header_type& header);
 
+// RFC 9112 section 6.1: castera reads one transfer coding, chunked, and only on HTTP/1.1. With
+// any other Transfer-Encoding the body's length is unknown: Beast would read no body and take
+// its bytes for the next request, a request smuggled past a proxy that reads them otherwise.
+// False for such a request: it gets a 400 and the connection closes.
+bool has_readable_framing(const BeastRequest::header_type& header);
+
 // The status line and header block of `res` as write_response sends them.
 std::string response_head(const Response& res, unsigned version, bool keep_alive);
 

@@ -172,7 +172,7 @@ Task<void> serve_connection(beast::tcp_stream stream, Loop& loop, const Config& 
             break;
         }
         auto& header = parser.get();
-        if (!has_valid_host(header)) {
+        if (!has_valid_host(header) || !has_readable_framing(header)) {
             co_await write_response(stream, error_response(400, "Malformed HTTP request."), header.version(), false);
             break;
         }

@@ -15,6 +15,8 @@
 #include "observe/log.hpp"
 #include "realtime/frames.hpp"
 #include "util/time.hpp"
+#include "util/validate.hpp"
+#include "validation/fields.hpp"
 
 namespace castera::realtime {
 namespace {
@@ -39,7 +41,8 @@ std::optional<std::string> read_chat_text(std::string_view text, std::uint16_t& 
     }
     const auto* object = value.if_object();
     const auto* message = object ? object->if_contains("message") : nullptr;
-    if (!message || !message->is_string()) {
+    // Text the API would refuse ("Not a valid string.": a NUL character) is no chat either.
+    if (!message || !message->is_string() || !is_valid_utf8(message->get_string())) {
         close_code = kCloseUnsupported;
         return std::nullopt;
     }
@@ -358,8 +361,9 @@ Task<void> RoomSession::on_compat_frame(std::string_view text) {
 Task<void> RoomSession::on_typed_chat(const boost::json::object& frame) {
     const auto* content = member(frame, "content");
     if (!content) content = member(frame, "message");
-    if (!content || !content->is_string() || is_blank(content->get_string())) {
-        send_error("invalid_chat", "a chat frame needs a non-blank \"content\" string");
+    if (!content || !content->is_string() || is_blank(content->get_string()) ||
+        !is_valid_utf8(content->get_string())) {
+        send_error("invalid_chat", "a chat frame needs a non-blank \"content\" string without NUL characters");
         co_return;
     }
     if (member(frame, "to")) {
@@ -401,6 +405,11 @@ Task<void> RoomSession::on_signal(const boost::json::object& frame) {
     if (!data || !data->is_object() || !signal_data_is_valid(signal_type, data->get_object())) {
         send_error("invalid_signal", signal_type == "ice" ? "an ice signal needs data.candidate"
                                                           : "an offer or answer needs data.sdp");
+        co_return;
+    }
+    // Kept as JSON below: what the databases cannot keep is refused before it is relayed.
+    if (!validation::is_storable_json(*data)) {
+        send_error("invalid_signal", "signal data may not hold NUL characters or numbers beyond a double's range");
         co_return;
     }
     if (!to || !to->is_string() || to->get_string() == peer_->peer_id) {
@@ -506,6 +515,10 @@ Task<void> RoomSession::on_typed_frame(std::string_view text) {
     else if (kind == "participant_state") co_await on_state_change(*frame);
     else if (kind == "ping") {
         const auto* id = member(*frame, "id");
+        if (id && !validation::is_finite_json(*id)) {
+            send_error("invalid_frame", "a ping's id cannot hold numbers beyond a double's range");
+            co_return;
+        }
         peer_->send(pong_frame(id ? boost::json::serialize(*id) : std::string()));
     } else {
         send_error("unknown_type", "unknown frame type: " + std::string(kind));

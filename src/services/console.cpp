@@ -89,7 +89,8 @@ SignalFields read_signal_fields(const boost::json::object& data, FieldErrors& er
     if (text.ok && text.present) {
         boost::system::error_code ec;
         boost::json::value parsed = boost::json::parse(text.value, ec);
-        if (ec) errors.add("data", "Enter a valid JSON.");
+        // JSON the databases cannot keep (a NUL, 1e400) is no valid JSON either.
+        if (ec || !validation::is_storable_json(parsed)) errors.add("data", "Enter a valid JSON.");
         else f.data_json = boost::json::serialize(parsed);
     }
     return f;

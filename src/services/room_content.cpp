@@ -1,6 +1,7 @@
 // What is said and shown in a meeting: chat, recordings, participant states, signals.
 #include "services/services.hpp"
 #include "util/time.hpp"
+#include "util/validate.hpp"
 
 namespace castera::services {
 namespace {
@@ -19,8 +20,11 @@ Task<Outcome<Page<Message>>> Chats::list(const Actor& actor, const Meeting& meet
 Task<Outcome<std::vector<Message>>> Chats::post(const Actor& actor, const Meeting& meeting,
                                                 std::vector<std::string> contents, ChatChannel channel) {
     if (!may_post_chat(actor, meeting, channel)) co_return Refusal::forbidden();
-    for (const std::string& content : contents)
+    for (const std::string& content : contents) {
         if (is_blank(content)) co_return Refusal::invalid("content", "This field may not be blank.");
+        // As the API's CharField: text that is not UTF-8 or holds a NUL (PostgreSQL cannot keep it).
+        if (!is_valid_utf8(content)) co_return Refusal::invalid("content", "Not a valid string.");
+    }
     if (contents.empty()) co_return std::vector<Message>{};
     // The rows as they will be, but for their ids, so that a staged event can report them.
     TimePoint at = now_utc();

@@ -66,17 +66,28 @@ bool read_offset(std::string_view s, size_t& pos, int& offset_minutes) {
     return true;
 }
 
+// Years 1 to 9999 in UTC, as Python's datetime: what the databases and the four-digit output
+// format can hold.
+constexpr TimePoint kEarliest = TimePoint{sys_days{year{1} / January / 1}};
+constexpr TimePoint kLatest = TimePoint{sys_days{year{9999} / December / 31} + days{1} - microseconds{1}};
+
 std::optional<TimePoint> make_time(int y, int mo, int d, int h, int mi, int sec, int micros,
-                                   int offset_minutes) {
+                                   int offset_minutes, bool* out_of_range) {
     if (mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 59) return std::nullopt;
     year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
     if (!ymd.ok() || y < 1) return std::nullopt;
-    auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + microseconds{micros};
-    return TimePoint{t - minutes{offset_minutes}};
+    auto t = TimePoint{sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + microseconds{micros} -
+                       minutes{offset_minutes}};
+    // Well formed, but its offset takes it out of the years UTC can be written in.
+    if (t < kEarliest || t > kLatest) {
+        if (out_of_range) *out_of_range = true;
+        return std::nullopt;
+    }
+    return t;
 }
 
 // The shared parser: date, separator ('T' or ' '), time, optional fraction and offset.
-std::optional<TimePoint> parse(std::string_view s, bool allow_offset, bool allow_no_seconds) {
+std::optional<TimePoint> parse(std::string_view s, bool allow_offset, bool allow_no_seconds, bool* out_of_range) {
     size_t pos = 0;
     int y, mo, d, h, mi, sec = 0, micros = 0, offset = 0;
     if (!read_digits(s, pos, 4, y) || !read_char(s, pos, '-') || !read_digits(s, pos, 2, mo) ||
@@ -94,7 +105,7 @@ std::optional<TimePoint> parse(std::string_view s, bool allow_offset, bool allow
     if (!read_offset(s, pos, offset)) return std::nullopt;
     if (!allow_offset && offset != 0) return std::nullopt;
     if (pos != s.size()) return std::nullopt;
-    return make_time(y, mo, d, h, mi, sec, micros, offset);
+    return make_time(y, mo, d, h, mi, sec, micros, offset, out_of_range);
 }
 
 struct Parts {
@@ -163,8 +174,9 @@ Iso8601Text iso8601_text(TimePoint t) {
 
 std::string format_iso8601(TimePoint t) { return std::string(iso8601_text(t).view()); }
 
-std::optional<TimePoint> parse_iso8601(std::string_view text) {
-    return parse(text, /*allow_offset=*/true, /*allow_no_seconds=*/true);
+std::optional<TimePoint> parse_iso8601(std::string_view text, bool* out_of_range) {
+    if (out_of_range) *out_of_range = false;
+    return parse(text, /*allow_offset=*/true, /*allow_no_seconds=*/true, out_of_range);
 }
 
 std::string format_db(TimePoint t) {
@@ -177,7 +189,7 @@ std::string format_db(TimePoint t) {
 }
 
 std::optional<TimePoint> parse_db(std::string_view text) {
-    return parse(text, /*allow_offset=*/true, /*allow_no_seconds=*/false);
+    return parse(text, /*allow_offset=*/true, /*allow_no_seconds=*/false, nullptr);
 }
 
 }  // namespace castera

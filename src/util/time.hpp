@@ -24,8 +24,10 @@ struct Iso8601Text {
 Iso8601Text iso8601_text(TimePoint t);
 
 // Accepts what DRF accepts: YYYY-MM-DD[T ]hh:mm[:ss[.uuuuuu]][Z|+HH:MM|-HH:MM|+HHMM], a date
-// alone is refused. Without an offset the time is taken as UTC. Returns nothing when malformed.
-std::optional<TimePoint> parse_iso8601(std::string_view text);
+// alone is refused. Without an offset the time is taken as UTC. Returns nothing when malformed,
+// or when its offset takes it out of the years 1 to 9999 in UTC (`out_of_range` then says so,
+// as Python's datetime overflows there).
+std::optional<TimePoint> parse_iso8601(std::string_view text, bool* out_of_range = nullptr);
 
 // "2026-01-02 03:04:05.123456" (always six digits), the form Django writes to SQLite.
 std::string format_db(TimePoint t);

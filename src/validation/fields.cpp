@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <charconv>
+#include <cmath>
 
 #include "util/json_writer.hpp"
 #include "util/time.hpp"
@@ -18,13 +19,49 @@ constexpr std::string_view kNotString = "Not a valid string.";
 constexpr std::string_view kDatetimeFormat =
     "Datetime has wrong format. Use one of these formats instead: "
     "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].";
+// DRF's DateTimeField when the time cannot be taken to UTC (Python's datetime overflows).
+constexpr std::string_view kDatetimeRange = "Datetime value out of the range.";
 
-// Python's str() of a float: shortest round-trip digits, always with a '.' or exponent.
+// Python's str() of a float (its repr): the shortest digits that read back the same, written
+// positionally while the decimal point falls from 4 places before the first digit to 16 after
+// it ("0.0001", "1234567890123456.0", "100000.0"), in scientific notation beyond ("1e-05",
+// "1e+16", "1.8446744073709552e+19"); "inf", "-inf", "nan" for the rest.
 std::string python_float(double d) {
+    if (std::isnan(d)) return "nan";
+    if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
     char buf[64];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
-    std::string out(buf, end);
-    if (out.find_first_of(".en") == std::string::npos) out += ".0";
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+    std::string_view sci(buf, static_cast<std::size_t>(end - buf));  // "-1.8446744073709552e+19"
+    std::size_t e = sci.find('e');
+    std::string_view mantissa = sci.substr(0, e), exponent_text = sci.substr(e + 1);
+    std::string out;
+    if (mantissa.front() == '-') {
+        out.push_back('-');
+        mantissa.remove_prefix(1);
+    }
+    std::string digits;
+    for (char c : mantissa)
+        if (c != '.') digits.push_back(c);
+    bool negative_exponent = exponent_text.front() == '-';
+    exponent_text.remove_prefix(1);
+    int magnitude = 0;
+    (void)std::from_chars(exponent_text.data(), exponent_text.data() + exponent_text.size(), magnitude);
+    int exponent = negative_exponent ? -magnitude : magnitude;
+    const int point = exponent + 1;  // digits before the decimal point
+    const int count = static_cast<int>(digits.size());
+    if (point > 16 || point < -3) {
+        out.push_back(digits[0]);
+        if (count > 1) out.append(".").append(digits, 1);
+        out.append(negative_exponent ? "e-" : "e+");
+        if (magnitude < 10) out.push_back('0');
+        out.append(std::to_string(magnitude));
+    } else if (point <= 0) {
+        out.append("0.").append(static_cast<std::size_t>(-point), '0').append(digits);
+    } else if (point >= count) {
+        out.append(digits).append(static_cast<std::size_t>(point - count), '0').append(".0");
+    } else {
+        out.append(digits, 0, static_cast<std::size_t>(point)).append(".").append(digits, static_cast<std::size_t>(point));
+    }
     return out;
 }
 
@@ -158,9 +195,10 @@ FieldValue<TimePoint> read_datetime(const boost::json::object& data, std::string
         return out;
     }
     std::optional<TimePoint> parsed;
-    if (v->is_string()) parsed = parse_iso8601(trim(v->get_string()));
+    bool out_of_range = false;
+    if (v->is_string()) parsed = parse_iso8601(trim(v->get_string()), &out_of_range);
     if (!parsed) {
-        errors.add(name, std::string(kDatetimeFormat));
+        errors.add(name, std::string(out_of_range ? kDatetimeRange : kDatetimeFormat));
         out.ok = false;
         return out;
     }
@@ -178,6 +216,33 @@ FieldValue<std::string> read_url(const boost::json::object& data, std::string_vi
         out.ok = false;
     }
     return out;
+}
+
+bool is_finite_json(const boost::json::value& v) {
+    if (v.is_double()) return std::isfinite(v.get_double());
+    if (v.is_array()) {
+        for (const auto& item : v.get_array())
+            if (!is_finite_json(item)) return false;
+    } else if (v.is_object()) {
+        for (const auto& [key, item] : v.get_object())
+            if (!is_finite_json(item)) return false;
+    }
+    return true;
+}
+
+bool is_storable_json(const boost::json::value& v) {
+    if (v.is_string()) return v.get_string().find('\0') == boost::json::string::npos;
+    if (v.is_array()) {
+        for (const auto& item : v.get_array())
+            if (!is_storable_json(item)) return false;
+        return true;
+    }
+    if (v.is_object()) {
+        for (const auto& [key, item] : v.get_object())
+            if (key.find('\0') != std::string_view::npos || !is_storable_json(item)) return false;
+        return true;
+    }
+    return is_finite_json(v);
 }
 
 }  // namespace castera::validation

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include <optional>
 #include <span>
@@ -69,6 +70,13 @@ FieldValue<TimePoint> read_datetime(const boost::json::object& data, std::string
 // DRF URLField (http and https only).
 FieldValue<std::string> read_url(const boost::json::object& data, std::string_view name,
                                  std::size_t max_length, FieldErrors& errors);
+
+// A value that serialises back to JSON: no number beyond a double's range (1e400 reads as
+// infinity, which JSON cannot write).
+bool is_finite_json(const boost::json::value& v);
+// A value the databases can keep as JSON: finite, and no NUL character in a string or a key
+// (PostgreSQL's jsonb refuses \u0000).
+bool is_storable_json(const boost::json::value& v);
 
 }  // namespace validation
 }  // namespace castera

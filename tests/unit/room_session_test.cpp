@@ -289,6 +289,41 @@ TEST_F(RoomSessionTest, TheOldProtocolClosesOnWhatItDoesNotUnderstand) {
     EXPECT_EQ(binary.peer->closed_with, realtime::kCloseUnsupported);
 }
 
+// What the databases cannot keep is refused in the frame, never left to fail in the store
+// (PostgreSQL refuses NUL in text and \u0000 in jsonb; 1e400 reads as infinity, which is not
+// JSON): the connection and the room go on.
+TEST_F(RoomSessionTest, ChatsAndSignalsTheDatabasesCannotKeepAreRefusedInTheFrame) {
+    Member a = join(owner, "peer-a");
+    Member b = join(guest, "peer-b");
+    for (std::string_view frame : {R"({"type":"chat","content":"a\u0000b"})", R"({"type":"chat","content":"\u0000"})",
+                                   R"({"type":"chat","content":"psst\u0000","to":"peer-b"})"}) {
+        say(a, frame);
+        EXPECT_EQ(a.peer->last_error_code(), "invalid_chat") << frame;
+    }
+    for (std::string_view frame :
+         {R"({"type":"signal","to":"peer-b","signal_type":"offer","data":{"sdp":"v=0\u0000"}})",
+          R"({"type":"signal","to":"peer-b","signal_type":"offer","data":{"sdp":"v=0","k\u0000":1}})",
+          R"({"type":"signal","to":"peer-b","signal_type":"offer","data":{"sdp":"v=0","n":1e400}})",
+          R"({"type":"signal","to":"peer-b","signal_type":"ice","data":{"candidate":"c","x":[{"y":-1e400}]}})"}) {
+        say(a, frame);
+        EXPECT_EQ(a.peer->last_error_code(), "invalid_signal") << frame;
+    }
+    say(a, R"({"type":"ping","id":{"n":[1e400]}})");
+    EXPECT_EQ(a.peer->last_error_code(), "invalid_frame");
+    EXPECT_TRUE(a.peer->of_type("pong").empty());
+    EXPECT_TRUE(b.peer->of_type("signal").empty()) << "refused before the relay";
+    EXPECT_TRUE(b.peer->of_type("chat").empty());
+    EXPECT_TRUE(store.signals().empty());
+    EXPECT_EQ(a.peer->closed_with, 0);
+    say(a, R"({"type":"chat","content":"still here"})");
+    EXPECT_EQ(run_task(store.list_messages(meeting.id, std::nullopt, 0)).rows.size(), 1u);
+
+    Member old = join(guest, "peer-o", false);
+    say(old, R"({"message":"a\u0000b"})");
+    EXPECT_EQ(old.peer->closed_with, realtime::kCloseUnsupported);
+    EXPECT_EQ(run_task(store.list_messages(meeting.id, std::nullopt, 0)).rows.size(), 1u);
+}
+
 TEST_F(RoomSessionTest, AChatTheStoreCannotKeepClosesTheConnection) {
     Member a = join(owner, "peer-a");
     store.fail_next_commit = true;

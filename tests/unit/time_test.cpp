@@ -40,6 +40,23 @@ TEST(Time, RefusesMalformedDatetimes) {
     for (const char* text : bad) EXPECT_FALSE(parse_iso8601(text).has_value()) << text;
 }
 
+// Python's datetime (and so DRF) holds years 1 to 9999; so do the databases and the output
+// format. An offset that takes a time out of them in UTC is refused, and says so.
+TEST(Time, RefusesTimesThatLeaveYearsOneTo9999InUtc) {
+    for (const char* text : {"0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59", "9999-12-31T23:59:00-00:01"}) {
+        bool out_of_range = false;
+        EXPECT_FALSE(parse_iso8601(text, &out_of_range).has_value()) << text;
+        EXPECT_TRUE(out_of_range) << text;
+    }
+    bool out_of_range = true;
+    EXPECT_FALSE(parse_iso8601("2026-02-30T00:00:00Z", &out_of_range).has_value());
+    EXPECT_FALSE(out_of_range) << "malformed, not out of range";
+    EXPECT_EQ(parse_iso8601("0001-01-01T01:00:00+01:00", &out_of_range), at(1, 1, 1, 0, 0, 0));
+    EXPECT_FALSE(out_of_range);
+    EXPECT_EQ(parse_iso8601("9999-12-31T23:59:59.999999Z"), at(9999, 12, 31, 23, 59, 59, 999999));
+    EXPECT_EQ(parse_iso8601("9999-12-31T23:59:59+01:00"), at(9999, 12, 31, 22, 59, 59));
+}
+
 TEST(Time, RoundTripsThroughTheDatabaseForm) {
     TimePoint t = at(2026, 11, 25, 9, 30, 0, 42);
     EXPECT_EQ(format_db(t), "2026-11-25 09:30:00.000042");
