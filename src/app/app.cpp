@@ -64,6 +64,11 @@ void App::start_webhooks(Loop& loop) {
     webhook_worker->start();
 }
 
+void App::stop_loop_work() {
+    hashing.join();
+    webhook_worker.reset();
+}
+
 std::unique_ptr<Loop> App::make_loop(boost::asio::io_context& io) { return std::make_unique<Loop>(*this, io); }
 
 Loop::Loop(App& app, boost::asio::io_context& io_context)

@@ -45,6 +45,10 @@ struct App {
     std::unique_ptr<Loop> make_loop(boost::asio::io_context& io);
     // Starts the webhook delivery worker on this loop (serve only; nothing without endpoints).
     void start_webhooks(Loop& loop);
+    // Once the loops no longer run, and before they and their io_contexts go: what answers
+    // through them ends first. The password checks handed to `hashing` finish (each holds
+    // its loop's executor), and the webhook worker goes (its timer and store are a loop's).
+    void stop_loop_work();
 
     Config config;
     std::unique_ptr<StoreFactory> stores;

@@ -375,6 +375,7 @@ void serve(App& app, const std::function<void(unsigned short)>& on_listening) {
     main_io.run();
     for (auto& ctx : contexts) ctx->stop();
     for (auto& w : workers) w.join();
+    app.stop_loop_work();
     // The bus says goodbye to the other instances and stops while the loops still exist: it
     // may still hand answers to them.
     app.bus->stop();

@@ -19,6 +19,11 @@ Environment:
   CASTERA_TEST_PG_CLUSTER
                       the directory scripts/pg-test-cluster printed; lets the fault tests stop
                       and restart that PostgreSQL under a running server.
+  CASTERA_TEST_SANITIZED
+                      1 when CASTERA_BIN is a sanitizer build (scripts/test's build-asan run).
+                      Such a binary is slower and keeps freed memory in quarantine, so the few
+                      tests that measure the allocator skip (marked with `sanitized_skip`);
+                      every other test runs as it does otherwise.
 """
 
 import os
@@ -37,6 +42,12 @@ import openapi_check
 from castera_helpers import Client, SessionClient, wait_healthy
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SANITIZED = os.environ.get("CASTERA_TEST_SANITIZED") == "1"
+
+
+def sanitized_skip(reason):
+    """Skips a test on a sanitizer build only, saying why; it runs as it is everywhere else."""
+    return pytest.mark.skipif(SANITIZED, reason=f"sanitizer build: {reason}")
 
 
 def pytest_configure(config):

@@ -8,13 +8,19 @@ The limits are set low here (2 s timeouts, 12,000 connections) so that the run i
 These are transport limits, the same on either store: they run in the SQLite pass only.
 """
 
+import os
+
 import pytest
 
 import slow_clients as sc
 from castera_helpers import Client
 from conftest import base_env, castera_bin, postgres_test_url, run_cli, start_server, stop_server
 
-pytestmark = pytest.mark.skipif(bool(postgres_test_url()), reason="transport limits: tested in the SQLite pass")
+pytestmark = [
+    pytest.mark.skipif(bool(postgres_test_url()), reason="transport limits: tested in the SQLite pass"),
+    # Latencies and memory are what these tests measure, and ASan changes both on purpose.
+    pytest.mark.skipif(os.environ.get("CASTERA_TEST_SANITIZED") == "1", reason="measures latency and memory"),
+]
 
 HEADER_TIMEOUT = 2
 BODY_TIMEOUT = 2

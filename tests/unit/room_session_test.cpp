@@ -383,10 +383,11 @@ TEST_F(RoomSessionTest, WhoWaitsInTheLobbyGetsNothingOfTheRoomUntilAdmitted) {
     // A moderator's welcome lists those waiting.
     Member mod2 = join(owner, "peer-m2");
     run(mod2.session->send_welcome());
-    const auto& lobby = mod2.peer->of_type("welcome").at(0).at("lobby").as_array();
+    const auto welcomes = mod2.peer->of_type("welcome");
+    const auto& lobby = welcomes.at(0).at("lobby").as_array();
     ASSERT_EQ(lobby.size(), 1u);
     EXPECT_EQ(lobby[0].at("user").as_int64(), guest.id);
-    for (const auto& p : mod2.peer->of_type("welcome").at(0).at("participants").as_array())
+    for (const auto& p : welcomes.at(0).at("participants").as_array())
         EXPECT_NE(p.at("peer_id").as_string(), "peer-w") << "a waiting peer is not in the room";
     // Admitted: the welcome, then it is in the room.
     w.session->act(RoomAction{.kind = RoomAction::Kind::admit, .user = guest.id, .by = owner.id});
