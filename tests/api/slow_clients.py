@@ -159,26 +159,22 @@ def _closed_within(sock, seconds):
     return None, received
 
 
-def slowloris(base_url, connections, seconds, byte_interval=1.0):
-    """`connections` clients each sending a request header one byte every `byte_interval` seconds,
-    for at most `seconds`. Returns each connection's (seconds until castera closed it, bytes it
+def trickle(socks, next_byte, seconds, byte_interval):
+    """Sends each socket `next_byte(step)` every `byte_interval` seconds, for at most `seconds`,
+    reading what castera answers. Returns each one's (seconds until castera closed it, bytes it
     answered), None for one still open at the end."""
-    host, port = host_port(base_url)
-    header = (f"GET /api/meetings/ HTTP/1.1\r\nHost: {host}:{port}\r\n" + "X-Slow: " + "a" * 4000).encode()
-    socks = [socket.create_connection((host, port), timeout=5) for _ in range(connections)]
     closed_at = [None] * len(socks)
     answered = [b""] * len(socks)
     started = time.monotonic()
-    position = 0
+    step = 0
     while time.monotonic() - started < seconds and any(c is None for c in closed_at):
         for i, s in enumerate(socks):
-            if closed_at[i] is not None:
-                continue
-            try:
-                s.send(header[position:position + 1])
-            except OSError:
-                closed_at[i] = time.monotonic() - started
-        position += 1
+            if closed_at[i] is None:
+                try:
+                    s.send(next_byte(step))
+                except OSError:
+                    closed_at[i] = time.monotonic() - started
+        step += 1
         deadline = time.monotonic() + byte_interval
         while time.monotonic() < deadline:
             sel = selectors.DefaultSelector()
@@ -203,9 +199,18 @@ def slowloris(base_url, connections, seconds, byte_interval=1.0):
     return list(zip(closed_at, answered))
 
 
+def slowloris(base_url, connections, seconds, byte_interval=1.0):
+    """`connections` clients each sending a request header one byte every `byte_interval`
+    seconds (see trickle)."""
+    host, port = host_port(base_url)
+    header = (f"GET /api/meetings/ HTTP/1.1\r\nHost: {host}:{port}\r\n" + "X-Slow: " + "a" * 4000).encode()
+    socks = [socket.create_connection((host, port), timeout=5) for _ in range(connections)]
+    return trickle(socks, lambda step: header[step:step + 1], seconds, byte_interval)
+
+
 def slow_body(base_url, email, password, connections, seconds, byte_interval=1.0):
     """`connections` POSTs announcing a 4 KB body and sending it a byte every `byte_interval`
-    seconds. Returns each one's (seconds until closed, bytes answered)."""
+    seconds (see trickle)."""
     host, port = host_port(base_url)
     head = (f"POST /api/meetings/ HTTP/1.1\r\nHost: {host}:{port}\r\n"
             f"Authorization: {basic_header(email, password)}\r\nContent-Type: application/json\r\n"
@@ -215,38 +220,7 @@ def slow_body(base_url, email, password, connections, seconds, byte_interval=1.0
         s = socket.create_connection((host, port), timeout=5)
         s.sendall(head + b"{")
         socks.append(s)
-    closed_at = [None] * len(socks)
-    answered = [b""] * len(socks)
-    started = time.monotonic()
-    while time.monotonic() - started < seconds and any(c is None for c in closed_at):
-        for i, s in enumerate(socks):
-            if closed_at[i] is None:
-                try:
-                    s.send(b" ")
-                except OSError:
-                    closed_at[i] = time.monotonic() - started
-        deadline = time.monotonic() + byte_interval
-        while time.monotonic() < deadline:
-            sel = selectors.DefaultSelector()
-            for i, s in enumerate(socks):
-                if closed_at[i] is None:
-                    sel.register(s, selectors.EVENT_READ, i)
-            if not sel.get_map():
-                break
-            for key, _ in sel.select(timeout=max(0.0, deadline - time.monotonic())):
-                i = key.data
-                try:
-                    chunk = socks[i].recv(65536)
-                except OSError:
-                    chunk = b""
-                if chunk:
-                    answered[i] += chunk
-                else:
-                    closed_at[i] = time.monotonic() - started
-            sel.close()
-    for s in socks:
-        s.close()
-    return list(zip(closed_at, answered))
+    return trickle(socks, lambda step: b" ", seconds, byte_interval)
 
 
 def websocket_upgrade(base_url, room_id, email, password):
